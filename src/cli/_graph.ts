@@ -1,0 +1,73 @@
+/** Reading the stored graph back for the read commands: entity views and link endpoints. */
+import type { GraphStore, VersionQuery } from "../core/component.ts";
+import type { LinkProps, Version } from "../core/types.ts";
+import type { EntityView } from "../correlation/mod.ts";
+
+/** Entity views (as the correlation engine saw them) of the node versions a query returns. */
+export function views(versions: Version[]): Map<string, EntityView> {
+  const out = new Map<string, EntityView>();
+  for (const v of [...versions].sort((a, b) => a.valid_from - b.valid_from)) {
+    if (v.kind !== "node") continue;
+    const seen = out.get(v.id);
+    if (seen) {
+      seen.props = v.props;
+      seen.last_seen = v.valid_from;
+    } else {
+      out.set(v.id, {
+        id: v.id,
+        label: v.label,
+        iteration_id: v.iteration_id,
+        key: v.key,
+        props: v.props,
+        first_seen: v.valid_from,
+        last_seen: v.valid_from,
+      });
+    }
+  }
+  return out;
+}
+
+export interface LinkRow {
+  from: { label: string; iteration_id: string; key: string[] };
+  to: { label: string; iteration_id: string; key: string[] };
+  confidence: number;
+  rules: LinkProps["rules"];
+  policy: string;
+  valid_from: number;
+  observed_at: number;
+  superseded_at: number | null;
+}
+
+/** Links matching a query, with their endpoints resolved to label, iteration and key. */
+export async function links(
+  store: GraphStore,
+  query: Omit<VersionQuery, "kind">,
+): Promise<LinkRow[]> {
+  const found = await store.query({ ...query, kind: "link" });
+  const ids = [...new Set(found.flatMap((l) => [l.from!, l.to!]))];
+  const nodes = new Map<string, Version>();
+  for (let i = 0; i < ids.length; i += 500) {
+    for (
+      const v of await store.query({ kind: "node", ids: ids.slice(i, i + 500), history: true })
+    ) nodes.set(v.id, v);
+  }
+  const ref = (id: string) => {
+    const n = nodes.get(id);
+    return n
+      ? { label: n.label, iteration_id: n.iteration_id, key: n.key }
+      : { label: "?", iteration_id: "?", key: [id] };
+  };
+  return found.map((l) => {
+    const p = l.props as LinkProps;
+    return {
+      from: ref(l.from!),
+      to: ref(l.to!),
+      confidence: p.confidence,
+      rules: p.rules,
+      policy: p.policy,
+      valid_from: l.valid_from,
+      observed_at: l.observed_at,
+      superseded_at: l.superseded_at,
+    };
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * The `ics` command line. The only place that prints; user errors are one line, never a stack.
+ * @module
+ */
+import { UserError } from "../core/errors.ts";
+import { EXIT, Exit } from "./_common.ts";
+import * as run from "./run.ts";
+import * as validate from "./validate.ts";
+import * as links from "./links.ts";
+import * as explain from "./explain.ts";
+import * as query from "./query.ts";
+import * as schema from "./schema.ts";
+
+const commands = { run, validate, links, explain, query, schema } as const;
+
+const HELP = `ics: a declarative runner for trimodal event pipelines
+
+Usage: ics <command> [flags]      (deno task ics <command> ...)
+
+Commands:
+  run        run the pipeline on a target (default: the embedded local target)
+  validate   check pipeline.yaml and its rule files, reporting every error at once
+  links      export correlation links as JSON Lines
+  explain    why two entities are linked, or why not
+  query      entities and links of an iteration, with time travel (--as-of, --known-at)
+  schema     write the JSON Schemas for editors
+
+"ics <command> --help" tells more. Exit codes: 0 ok, 1 invalid spec or check failed,
+2 bad usage, 3 runtime failure.`;
+
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(HELP);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = commands[name as keyof typeof commands];
+  if (!command) {
+    console.error(`ics: unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}`);
+    return EXIT.usage;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.help);
+    return EXIT.ok;
+  }
+  try {
+    return await command.main(rest);
+  } catch (error) {
+    if (error instanceof Exit) return error.code;
+    if (error instanceof UserError) {
+      console.error(`ics ${name}: ${error.message}`);
+      return EXIT.usage;
+    }
+    if (
+      error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      console.error(`ics ${name}: ${error.message} (see ics ${name} --help)`);
+      return EXIT.usage;
+    }
+    console.error(`ics ${name}: failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (Deno.env.get("ICS_DEBUG")) console.error(error);
+    return EXIT.failure;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

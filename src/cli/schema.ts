@@ -1,0 +1,44 @@
+/** `ics schema`: write the JSON Schemas editors use, from the same zod source as the validator. */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { join } from "node:path";
+import { pipelineSchema, ruleFileSchema } from "../spec/mod.ts";
+
+export const help = `Usage: ics schema [--out DIR] [--check]
+
+Write schemas/pipeline.schema.json and schemas/rules.schema.json (generated; never edit by hand).
+  --out DIR   folder to write to (default schemas)
+  --check     write nothing; exit 1 when the files on disk are out of date`;
+
+export function schemas(): Record<string, string> {
+  const json = (s: z.ZodType, title: string) =>
+    JSON.stringify(
+      { title, ...z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) },
+      null,
+      2,
+    ) + "\n";
+  return {
+    "pipeline.schema.json": json(pipelineSchema, "ics pipeline spec"),
+    "rules.schema.json": json(ruleFileSchema, "ics correlation rule file"),
+  };
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { out: { type: "string" }, check: { type: "boolean" } },
+  });
+  const out = values.out ?? "schemas";
+  let stale = 0;
+  for (const [name, text] of Object.entries(schemas())) {
+    const path = join(out, name);
+    if (values.check) {
+      const current = await Deno.readTextFile(path).catch(() => "");
+      if (current !== text) console.error(`${path} is out of date: run deno task schema`), stale++;
+    } else {
+      await Deno.writeTextFile(path, text);
+      console.log(`wrote ${path}`);
+    }
+  }
+  return stale ? 1 : 0;
+}

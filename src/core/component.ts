@@ -1,0 +1,83 @@
+/**
+ * The component contract. A component is a value, not a class: a `type` name, the zod schema of
+ * its config, and `create()`. Each role (source, dedup store, graph store, metrics store, dead-letter
+ * queue) has an explicit registry object in its folder's `mod.ts`.
+ * @module
+ */
+import type { z } from "zod";
+import type { DeadLetter, Envelope, GraphChanges, RawRecord, Version } from "./types.ts";
+
+/** What every component gets when it is created. */
+export interface Context {
+  /** Folder for local state (the `--state` flag); relative paths in configs resolve against it. */
+  stateDir: string;
+  /** Folder of the spec file; relative input paths resolve against it. */
+  specDir: string;
+  /** Structured, non-console log sink (the CLI decides where it goes). */
+  log: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+/** `Extra` is what a role adds to the context (the dedup TTL, for instance). */
+export interface ComponentDef<S extends z.ZodType, T, Extra = unknown> {
+  type: string;
+  schema: S;
+  create(config: z.infer<S>, ctx: Context & Extra): Promise<T>;
+}
+
+/** Every component can be closed and asked whether it is healthy. */
+export interface Lifecycle {
+  /** Resolves when the component works; rejects with a clear message otherwise. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A batch from a source. `ack()` commits the source position past it. */
+export interface SourceBatch {
+  records: RawRecord[];
+  ack(): Promise<void>;
+}
+
+export interface Source extends Lifecycle {
+  /** Batches until the input ends (file) or the signal aborts. */
+  batches(signal: AbortSignal): AsyncIterable<SourceBatch>;
+}
+
+/** Idempotency keys: checked before processing, marked seen only after the batch commits. */
+export interface DedupStore extends Lifecycle {
+  /** For each key, whether it was already seen. */
+  seen(keys: string[]): Promise<boolean[]>;
+  /** Mark keys as seen (called after every sink acknowledged their batch). */
+  commit(keys: string[]): Promise<void>;
+}
+
+/** Asks a graph store for versions. Times are epoch ms. */
+export interface VersionQuery {
+  iteration_id?: string;
+  kind?: Version["kind"];
+  ids?: string[];
+  /** Valid time: versions true at this instant. */
+  valid_at?: number;
+  /** System time: versions believed at this instant; default now (only current beliefs). */
+  known_at?: number;
+  /** Include versions no longer believed (the whole history). */
+  history?: boolean;
+}
+
+export interface GraphStore extends Lifecycle {
+  /** Apply a batch of changes atomically and idempotently. */
+  write(changes: GraphChanges): Promise<void>;
+  /** Currently believed versions of the given iterations (to rebuild in-memory state). */
+  load(iterations: string[]): Promise<Version[]>;
+  query(query: VersionQuery): Promise<Version[]>;
+}
+
+export interface MetricsStore extends Lifecycle {
+  /** Record processed events (idempotent on the event key) and the batch's throughput. */
+  write(events: Envelope[], batch: { at: number; received: number; elapsed_ms: number }): Promise<
+    void
+  >;
+}
+
+export interface DeadLetterQueue extends Lifecycle {
+  write(letters: DeadLetter[]): Promise<void>;
+}

@@ -1,0 +1,146 @@
+/**
+ * The data that flows through the pipeline, shared by every component.
+ *
+ * A source yields {@link RawRecord}s; decoding turns each into an {@link Event}; mapping turns events
+ * into {@link EntityObservation}s and {@link RelationshipObservation}s; the graph model folds those
+ * into bi-temporal {@link Version}s that the graph sinks persist.
+ * @module
+ */
+
+/** Where a record came from, enough to find it again (and to commit past it). */
+export type Position =
+  | { kind: "file"; path: string; line: number }
+  | { kind: "kafka"; topic: string; partition: number; offset: string };
+
+/** A record as read from a source, before decoding. */
+export interface RawRecord {
+  /** The stream, when the source knows it (a Kafka topic); otherwise decoding decides. */
+  stream?: string;
+  key?: string;
+  value: Uint8Array;
+  /** How `value` is encoded. */
+  format: "json" | "avro" | "avro_confluent";
+  headers?: Record<string, string>;
+  position: Position;
+}
+
+/** A decoded, schema-checked event (EVENTS.md field names). */
+export type Event = Record<string, unknown> & {
+  event_id: string;
+  event_type: string;
+  iteration_id: string;
+  timestamp: number;
+  producer: string;
+};
+
+/** An event in flight with everything the later stages need. */
+export interface Envelope {
+  record: RawRecord;
+  stream: string;
+  event: Event;
+  /** Idempotency key: hex SHA-256 of the configured key fields. */
+  key: string;
+}
+
+export const DLQ_CATEGORIES = [
+  "decode_error",
+  "schema_violation",
+  "mapping_error",
+  "correlation_error",
+  "sink_error",
+] as const;
+export type DlqCategory = typeof DLQ_CATEGORIES[number];
+
+/** A record the pipeline could not process; nothing is dropped silently. */
+export interface DeadLetter {
+  category: DlqCategory;
+  reason: string;
+  stream?: string;
+  position: Position;
+  /** Original payload: UTF-8 text when it decodes as such, base64 otherwise. */
+  payload: string;
+  payload_encoding: "utf8" | "base64";
+  /** Epoch milliseconds. */
+  time: number;
+  policy: string;
+  attempts?: number;
+}
+
+/** A graph node's identity: (label, iteration, natural key). */
+export interface EntityRef {
+  label: string;
+  iteration_id: string;
+  key: string[];
+}
+
+/** What one event says about one entity at one valid time. */
+export interface EntityObservation extends EntityRef {
+  /** Valid time (the event timestamp), epoch ms. */
+  time: number;
+  props: Record<string, unknown>;
+}
+
+/** What one event says about a structural relationship between two entities. */
+export interface RelationshipObservation {
+  type: string;
+  iteration_id: string;
+  from: EntityRef;
+  to: EntityRef;
+  time: number;
+}
+
+/** The kinds of facts the graph keeps versions of. */
+export type FactKind = "node" | "relationship" | "link";
+
+/**
+ * One version of a fact, bi-temporal. Believed from `observed_at` until `superseded_at` (system
+ * time); true from `valid_from` until `valid_to` (business time). Never updated in place except
+ * for `superseded_at`, which closes it.
+ */
+export interface Version {
+  kind: FactKind;
+  /** Stable id of the fact (same across versions). */
+  id: string;
+  /** Unique id of this version. */
+  version_id: string;
+  iteration_id: string;
+  /** Node label, relationship type, or `CORRELATES` for links. */
+  label: string;
+  /** Node: natural key. Relationship and link: unused (empty). */
+  key: string[];
+  /** Relationship and link endpoints (fact ids of nodes). */
+  from?: string;
+  to?: string;
+  props: Record<string, unknown>;
+  valid_from: number;
+  valid_to: number | null;
+  observed_at: number;
+  superseded_at: number | null;
+}
+
+/** What the graph sinks apply atomically for a batch. */
+export interface GraphChanges {
+  /** New versions to insert. */
+  opened: Version[];
+  /** Versions to close: their `superseded_at` is set to `at`. */
+  closed: { kind: FactKind; version_id: string; at: number }[];
+}
+
+/** Link properties, as stored on a `link` version. */
+export interface LinkProps extends Record<string, unknown> {
+  confidence: number;
+  rules: RuleEvidence[];
+  policy: string;
+}
+
+/** How one rule scored one pair. */
+export interface RuleEvidence {
+  rule: string;
+  kind: string;
+  /** The rule's contribution to the link's confidence. */
+  score: number;
+  /** The values the rule compared, by side. */
+  matched: { left: unknown; right: unknown };
+  /** Similarity or feature breakdown where the rule has one. */
+  detail?: Record<string, number>;
+}

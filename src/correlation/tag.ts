@@ -1,0 +1,170 @@
+/**
+ * `tag`: a tag on one entity names another entity through a pattern, e.g. the bdv tag
+ * `@contract:UserAPI:v1` names the dde contract whose `contract_name` is `UserAPI` and whose
+ * `contract_version` is `v1`. The pattern's placeholders are the right side's property names.
+ *
+ * A placeholder matches one or more characters other than whitespace and the separator characters of
+ * the pattern's literal text (for `@contract:{name}:{version}`: anything but `@` and `:`), so a
+ * placeholder never swallows the next part of the tag.
+ * @module
+ */
+import { z } from "zod";
+import type { Rule, RuleKind } from "./_types.ts";
+import {
+  confidence,
+  entityLabel,
+  propertyName,
+  ruleDescription,
+  ruleId,
+  textOf,
+} from "./_similarity.ts";
+
+/** Split a pattern into literal parts and placeholder names: `lit0 {n0} lit1 {n1} lit2`. */
+function parsePattern(pattern: string): { literals: string[]; names: string[] } {
+  const parts = pattern.split(/\{([^{}]*)\}/);
+  return {
+    literals: parts.filter((_, i) => i % 2 === 0),
+    names: parts.filter((_, i) => i % 2 === 1),
+  };
+}
+
+/** Every problem with a pattern, as messages; empty when it is usable. */
+function patternProblems(pattern: string): string[] {
+  const { literals, names } = parsePattern(pattern);
+  const problems: string[] = [];
+  if (names.length === 0) problems.push(`pattern "${pattern}" has no {placeholder}`);
+  for (const n of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) {
+      problems.push(`placeholder "{${n}}" is not an identifier (letters, digits and _)`);
+    }
+  }
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) problems.push(`placeholder "{${dup}}" appears twice`);
+  if (literals.slice(1, -1).some((l) => l === "")) {
+    problems.push("placeholders must be separated by literal text, e.g. {name}:{version}");
+  }
+  if (literals.some((l) => /[{}]/.test(l))) problems.push("pattern has an unbalanced { or }");
+  return problems;
+}
+
+const escapeLiteral = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeInClass = (s: string) => s.replace(/[\]\\^-]/g, "\\$&");
+
+function compilePattern(pattern: string, caseSensitive: boolean): { re: RegExp; names: string[] } {
+  const { literals, names } = parsePattern(pattern);
+  const separators = new Set(literals.join("").replace(/[\p{L}\p{N}\s]/gu, ""));
+  const value = `([^\\s${[...separators].map(escapeInClass).join("")}]+)`;
+  const source = literals.map(escapeLiteral).join(value);
+  return { re: new RegExp(`^${source}$`, caseSensitive ? "u" : "iu"), names };
+}
+
+const schema = z.strictObject({
+  id: ruleId,
+  kind: z.literal("tag"),
+  description: ruleDescription,
+  left: z.strictObject({
+    entity: entityLabel,
+    field: propertyName.describe("Property holding the tags (a list of strings, or one string)"),
+    pattern: z.string().min(1).describe(
+      "Tag pattern; each {placeholder} names a property of the right entity, " +
+        "e.g. @contract:{contract_name}:{contract_version}",
+    ),
+  }).describe("The tagged side"),
+  right: z.strictObject({
+    entity: entityLabel,
+    fields: z.array(propertyName).optional().describe(
+      "The properties compared: the pattern's placeholder names (derived when omitted)",
+    ),
+  }).describe("The side the tag names"),
+  case_sensitive: z.boolean().default(false).describe(
+    "Compare tag values case-sensitively (default false)",
+  ),
+  confidence: confidence(0.8),
+}).superRefine((config, ctx) => {
+  for (const message of patternProblems(config.left.pattern)) {
+    ctx.addIssue({ code: "custom", path: ["left", "pattern"], message });
+  }
+  const names = parsePattern(config.left.pattern).names;
+  const fields = config.right.fields;
+  if (fields && (fields.length !== names.length || fields.some((f) => !names.includes(f)))) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["right", "fields"],
+      message: `fields must be the pattern's placeholders: ${names.join(", ")}`,
+    });
+  }
+}).describe("Link a tagged entity to the entity its tag names");
+
+export type TagConfig = z.infer<typeof schema>;
+
+function create(config: TagConfig): Rule {
+  const { re, names } = compilePattern(config.left.pattern, config.case_sensitive);
+  const norm = (v: string) => config.case_sensitive ? v : v.toLowerCase();
+  const tagsOf = (value: unknown): string[] | undefined =>
+    typeof value === "string"
+      ? [value.trim()]
+      : Array.isArray(value)
+      ? value.filter((t): t is string => typeof t === "string").map((t) => t.trim())
+      : undefined;
+  /** Placeholder values of every tag matching the pattern. */
+  const parsed = (tags: string[]) =>
+    tags.flatMap((tag) => {
+      const m = re.exec(tag);
+      return m ? [{ tag, values: m.slice(1) }] : [];
+    });
+  const wanted = (props: Record<string, unknown>) => {
+    const values = names.map((n) => textOf(props[n]));
+    return values.every((v) => v !== undefined) ? values as string[] : undefined;
+  };
+  const named = (values: string[]) => names.map((n, i) => `${n} "${values[i]}"`).join(", ");
+  return {
+    id: config.id,
+    kind: "tag",
+    description: config.description,
+    left: config.left.entity,
+    right: config.right.entity,
+    confidence: config.confidence,
+    fields: { left: [config.left.field], right: [...names] },
+    keys(side, entity) {
+      if (side === "right") {
+        const values = wanted(entity.props);
+        return values ? [values.map(norm).join("\u0000")] : [];
+      }
+      const tags = parsed(tagsOf(entity.props[config.left.field]) ?? []);
+      return [...new Set(tags.map((t) => t.values.map(norm).join("\u0000")))];
+    },
+    evaluate(l, r) {
+      const tags = tagsOf(l.props[config.left.field]);
+      const values = wanted(r.props);
+      if (tags === undefined || values === undefined) return null;
+      const right = Object.fromEntries(names.map((n, i) => [n, values[i]]));
+      const agreeing = (v: string[]) => v.filter((x, i) => norm(x) === norm(values[i])).length;
+      // The closest tag: all placeholders agreeing fires; otherwise it explains the near miss.
+      const best = parsed(tags).sort((a, b) => agreeing(b.values) - agreeing(a.values))[0];
+      if (best === undefined) {
+        return {
+          fired: false,
+          score: 0,
+          matched: { left: tags, right },
+          reason: `no tag matches the pattern "${config.left.pattern}"`,
+        };
+      }
+      const fired = agreeing(best.values) === names.length;
+      const wrong = names.flatMap((n, i) =>
+        norm(best.values[i]) === norm(values[i])
+          ? []
+          : [`${n} "${best.values[i]}", not "${values[i]}"`]
+      );
+      return {
+        fired,
+        score: fired ? config.confidence : 0,
+        matched: { left: best.tag, right },
+        reason: `tag ${JSON.stringify(best.tag)} names ${
+          fired ? named(best.values) : wrong.join(", ")
+        }`,
+      };
+    },
+  };
+}
+
+export const tag: RuleKind<typeof schema> = { kind: "tag", schema, create };

@@ -1,0 +1,323 @@
+/**
+ * The Unified Graph Model in memory: per iteration, the entities, structural relationships and
+ * correlation links that are believed now, and the correlation indexes over them. `apply()` turns
+ * a batch of observations into bi-temporal {@link GraphChanges} for the graph stores.
+ *
+ * State is kept for the most recently used iterations only. An iteration that is not in memory
+ * is rebuilt from the graph store (`prepare()`), which also makes a restarted runner continue
+ * exactly where the stored graph stands.
+ * @module
+ */
+import { factId, stableStringify } from "../core/hash.ts";
+import type {
+  EntityObservation,
+  GraphChanges,
+  LinkProps,
+  RelationshipObservation,
+  Version,
+} from "../core/types.ts";
+import type { GraphStore } from "../core/component.ts";
+import {
+  type CorrelationIndex,
+  createIndex,
+  type Engine,
+  type EntityView,
+  pairId,
+} from "../correlation/mod.ts";
+import { fold, type Observation, reconcile } from "./timeline.ts";
+
+interface Fact {
+  id: string;
+  observations: Observation[];
+  believed: Version[];
+}
+
+interface EntityFact extends Fact {
+  view: EntityView;
+  /** Text of the view's correlation-relevant state, to skip re-correlating unchanged entities. */
+  signature: string;
+}
+
+interface IterationState {
+  id: string;
+  entities: Map<string, EntityFact>;
+  relationships: Map<string, Fact & { type: string; from: string; to: string }>;
+  links: Map<string, Version[]>;
+  index: CorrelationIndex;
+  /** Batches applied but not yet written: the state must not be evicted before they are. */
+  inflight: number;
+}
+
+export interface ApplyResult {
+  changes: GraphChanges;
+  /** Link versions opened per contributing rule, and links retracted. */
+  linksByRule: Map<string, number>;
+  retracted: number;
+  /** Iterations touched, to release with `done()` once the batch is written. */
+  iterations: string[];
+}
+
+export interface GraphModel {
+  /** Make sure the state of these iterations is in memory, loading it from the store if needed. */
+  prepare(iterations: Iterable<string>): Promise<void>;
+  apply(
+    entities: EntityObservation[],
+    relationships: RelationshipObservation[],
+    now: number,
+  ): ApplyResult;
+  /** The batch that touched these iterations is written: they may be evicted again. */
+  done(iterations: string[]): void;
+  /** Iterations currently held in memory. */
+  size(): number;
+}
+
+export function entityId(label: string, iteration: string, key: readonly string[]): string {
+  return factId(label, iteration, ...key);
+}
+
+export function createGraphModel(
+  engine: Engine,
+  policy: string,
+  store: GraphStore,
+  maxIterations: number,
+): GraphModel {
+  const states = new Map<string, IterationState>(); // insertion order = least recently used first
+
+  const touch = (id: string): IterationState | undefined => {
+    const s = states.get(id);
+    if (s) states.delete(id), states.set(id, s);
+    return s;
+  };
+
+  const evict = () => {
+    for (const [id, s] of states) {
+      if (states.size <= maxIterations) break;
+      if (s.inflight === 0) states.delete(id);
+    }
+  };
+
+  return {
+    async prepare(iterations) {
+      const missing = [...new Set(iterations)].filter((id) => !touch(id));
+      if (missing.length === 0) return;
+      const versions = await store.load(missing);
+      for (const id of missing) states.set(id, emptyState(id));
+      for (const v of versions) restore(states.get(v.iteration_id)!, v);
+      for (const id of missing) reindexAll(states.get(id)!, engine);
+    },
+
+    apply(entityObs, relObs, now) {
+      const changes: GraphChanges = { opened: [], closed: [] };
+      const result: ApplyResult = { changes, linksByRule: new Map(), retracted: 0, iterations: [] };
+      const dirty = new Map<IterationState, Set<EntityFact>>();
+      const state = (id: string) => {
+        const s = touch(id) ?? (states.set(id, emptyState(id)), states.get(id)!);
+        if (!dirty.has(s)) dirty.set(s, new Set()), s.inflight++, result.iterations.push(id);
+        return s;
+      };
+      for (const o of entityObs) {
+        const s = state(o.iteration_id);
+        const id = entityId(o.label, o.iteration_id, o.key);
+        let fact = s.entities.get(id);
+        if (!fact) s.entities.set(id, fact = newEntity(id, o));
+        fact.observations.push({ time: o.time, props: o.props });
+        dirty.get(s)!.add(fact);
+      }
+      const relsTouched: [IterationState, Fact & { type: string; from: string; to: string }][] = [];
+      for (const o of relObs) {
+        const s = state(o.iteration_id);
+        const from = entityId(o.from.label, o.iteration_id, o.from.key);
+        const to = entityId(o.to.label, o.iteration_id, o.to.key);
+        const id = factId(o.type, from, to);
+        let fact = s.relationships.get(id);
+        if (!fact) {
+          s.relationships.set(
+            id,
+            fact = { id, type: o.type, from, to, observations: [], believed: [] },
+          );
+        }
+        fact.observations.push({ time: o.time, props: {} });
+        relsTouched.push([s, fact]);
+      }
+
+      for (const [s, facts] of dirty) {
+        const pairs = new Set<string>();
+        for (const fact of facts) {
+          const head = {
+            kind: "node" as const,
+            id: fact.id,
+            iteration_id: s.id,
+            label: fact.view.label,
+            key: fact.view.key,
+          };
+          fact.believed = reconcile(head, fact.believed, fold(fact.observations), now, changes);
+          if (refreshView(fact)) {
+            for (const p of engine.update(s.index, fact.view, (id) => s.entities.get(id)?.view)) {
+              pairs.add(p);
+            }
+          }
+        }
+        for (const pair of pairs) relink(s, pair, engine, policy, now, result);
+      }
+      for (const [s, fact] of relsTouched) {
+        const head = {
+          kind: "relationship" as const,
+          id: fact.id,
+          iteration_id: s.id,
+          label: fact.type,
+          key: [],
+          from: fact.from,
+          to: fact.to,
+        };
+        // A relationship holds from the first time any event asserted it.
+        const first = Math.min(...fact.observations.map((o) => o.time));
+        fact.believed = reconcile(
+          head,
+          fact.believed,
+          [{ valid_from: first, valid_to: null, props: {} }],
+          now,
+          changes,
+        );
+      }
+      evict();
+      return result;
+    },
+
+    done(iterations) {
+      for (const id of iterations) {
+        const s = states.get(id);
+        if (s) s.inflight--;
+      }
+      evict();
+    },
+
+    size: () => states.size,
+  };
+}
+
+function emptyState(id: string): IterationState {
+  return {
+    id,
+    entities: new Map(),
+    relationships: new Map(),
+    links: new Map(),
+    index: createIndex(),
+    inflight: 0,
+  };
+}
+
+function newEntity(
+  id: string,
+  o: { label: string; iteration_id: string; key: string[]; time: number },
+): EntityFact {
+  return {
+    id,
+    observations: [],
+    believed: [],
+    signature: "",
+    view: {
+      id,
+      label: o.label,
+      iteration_id: o.iteration_id,
+      key: o.key,
+      props: {},
+      first_seen: o.time,
+      last_seen: o.time,
+    },
+  };
+}
+
+/** Update the entity's view from its believed versions; true when correlation must look again. */
+function refreshView(fact: EntityFact): boolean {
+  const first = fact.believed[0];
+  const last = fact.believed.at(-1);
+  if (!first || !last) return false;
+  fact.view.props = last.props;
+  fact.view.first_seen = first.valid_from;
+  fact.view.last_seen = Math.max(...fact.observations.map((o) => o.time));
+  const signature = stableStringify([last.props, first.valid_from]);
+  if (signature === fact.signature) return false;
+  fact.signature = signature;
+  return true;
+}
+
+/** Bring a pair's link in line with its evidence: open, rescore (close + open) or retract. */
+function relink(
+  s: IterationState,
+  pair: string,
+  engine: Engine,
+  policy: string,
+  now: number,
+  result: ApplyResult,
+) {
+  const link = engine.link(s.index, pair);
+  const [a, b] = pair.split("|");
+  const id = factId("link", a, b);
+  const believed = s.links.get(id) ?? [];
+  const periods = link
+    ? [{
+      valid_from: Math.max(s.entities.get(a)!.view.first_seen, s.entities.get(b)!.view.first_seen),
+      valid_to: null,
+      props: { confidence: link.confidence, rules: link.rules, policy } satisfies LinkProps,
+    }]
+    : [];
+  const opened = result.changes.opened.length;
+  const head = {
+    kind: "link" as const,
+    id,
+    iteration_id: s.id,
+    label: "CORRELATES",
+    key: [],
+    from: a,
+    to: b,
+  };
+  const now_believed = reconcile(head, believed, periods, now, result.changes);
+  if (now_believed.length) s.links.set(id, now_believed);
+  else s.links.delete(id);
+  if (result.changes.opened.length > opened && link) {
+    for (const r of link.rules) {
+      result.linksByRule.set(r.rule, (result.linksByRule.get(r.rule) ?? 0) + 1);
+    }
+  } else if (!link && believed.length) {
+    result.retracted++;
+  }
+}
+
+/** Rebuild in-memory state from a stored version: its believed periods become observations. */
+function restore(s: IterationState, v: Version) {
+  if (v.kind === "node") {
+    let fact = s.entities.get(v.id);
+    if (!fact) s.entities.set(v.id, fact = newEntity(v.id, { ...v, time: v.valid_from }));
+    fact.observations.push({ time: v.valid_from, props: v.props });
+    fact.believed.push(v);
+    fact.believed.sort((x, y) => x.valid_from - y.valid_from);
+  } else if (v.kind === "relationship") {
+    let fact = s.relationships.get(v.id);
+    if (!fact) {
+      s.relationships.set(
+        v.id,
+        fact = {
+          id: v.id,
+          type: v.label,
+          from: v.from!,
+          to: v.to!,
+          observations: [],
+          believed: [],
+        },
+      );
+    }
+    fact.observations.push({ time: v.valid_from, props: {} });
+    fact.believed.push(v);
+  } else {
+    s.links.set(v.id, [...(s.links.get(v.id) ?? []), v]);
+  }
+}
+
+/** After a reload, index every entity again so new arrivals find their peers (no changes emitted). */
+function reindexAll(s: IterationState, engine: Engine) {
+  for (const fact of s.entities.values()) {
+    if (refreshView(fact)) engine.update(s.index, fact.view, (id) => s.entities.get(id)?.view);
+  }
+}
+
+export { pairId };

@@ -1,0 +1,11 @@
+/**
+ * Sinks by role. Each registry maps a target's `type:` to its component.
+ * @module
+ */
+import { sqlite as sqliteGraph } from "./sqlite_graph.ts";
+import { sqlite as sqliteMetrics } from "./sqlite_metrics.ts";
+import { file as fileDlq } from "./file_dlq.ts";
+
+export const graphStores = { sqlite: sqliteGraph } as const;
+export const metricsStores = { sqlite: sqliteMetrics } as const;
+export const deadLetterQueues = { file: fileDlq } as const;

@@ -1,0 +1,159 @@
+/**
+ * SQLite graph store (embedded target). One table of bi-temporal versions for nodes, structural
+ * relationships and correlation links, plus views of what is believed now. A batch is one
+ * transaction; WAL mode keeps the file consistent if the process is killed mid-write.
+ * @module
+ */
+import { z } from "zod";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { dirname, resolve } from "node:path";
+import type { ComponentDef, GraphStore, VersionQuery } from "../core/component.ts";
+import type { Version } from "../core/types.ts";
+
+export const schema = z.strictObject({
+  type: z.literal("sqlite"),
+  path: z.string().min(1).default("graph.db").describe(
+    "Database file, relative to the state folder.",
+  ),
+}).describe("Bi-temporal graph in a local SQLite file.");
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS versions (
+  version_id    TEXT PRIMARY KEY,
+  kind          TEXT NOT NULL,      -- node | relationship | link
+  id            TEXT NOT NULL,      -- stable fact id
+  iteration_id  TEXT NOT NULL,
+  label         TEXT NOT NULL,      -- node label, relationship type, CORRELATES
+  key           TEXT NOT NULL,      -- natural key (JSON array), nodes only
+  from_id       TEXT,
+  to_id         TEXT,
+  props         TEXT NOT NULL,      -- JSON
+  valid_from    INTEGER NOT NULL,
+  valid_to      INTEGER,
+  observed_at   INTEGER NOT NULL,
+  superseded_at INTEGER
+) STRICT;
+CREATE INDEX IF NOT EXISTS versions_current ON versions (iteration_id, kind) WHERE superseded_at IS NULL;
+CREATE INDEX IF NOT EXISTS versions_fact ON versions (id);
+CREATE INDEX IF NOT EXISTS versions_time ON versions (iteration_id, valid_from, observed_at);
+CREATE VIEW IF NOT EXISTS nodes AS
+  SELECT id, iteration_id, label, key, props, valid_from, valid_to, observed_at FROM versions
+  WHERE kind = 'node' AND superseded_at IS NULL;
+CREATE VIEW IF NOT EXISTS relationships AS
+  SELECT id, iteration_id, label AS type, from_id, to_id, valid_from, observed_at FROM versions
+  WHERE kind = 'relationship' AND superseded_at IS NULL;
+CREATE VIEW IF NOT EXISTS links AS
+  SELECT id, iteration_id, from_id, to_id, json_extract(props, '$.confidence') AS confidence,
+         json_extract(props, '$.rules') AS rules, json_extract(props, '$.policy') AS policy,
+         valid_from, observed_at FROM versions
+  WHERE kind = 'link' AND superseded_at IS NULL;
+`;
+
+export const sqlite: ComponentDef<typeof schema, GraphStore> = {
+  type: "sqlite",
+  schema,
+  create(config, ctx) {
+    const path = resolve(ctx.stateDir, config.path);
+    Deno.mkdirSync(dirname(path), { recursive: true });
+    return Promise.resolve(openSqliteGraph(path));
+  },
+};
+
+export function openSqliteGraph(path: string): GraphStore {
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+  db.exec(DDL);
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const close = db.prepare(
+    `UPDATE versions SET superseded_at = ? WHERE version_id = ? AND superseded_at IS NULL`,
+  );
+  return {
+    write(changes) {
+      db.exec("BEGIN");
+      try {
+        for (const c of changes.closed) close.run(c.at, c.version_id);
+        for (const v of changes.opened) {
+          insert.run(
+            v.version_id,
+            v.kind,
+            v.id,
+            v.iteration_id,
+            v.label,
+            JSON.stringify(v.key),
+            v.from ?? null,
+            v.to ?? null,
+            JSON.stringify(v.props),
+            v.valid_from,
+            v.valid_to,
+            v.observed_at,
+            v.superseded_at,
+          );
+        }
+        db.exec("COMMIT");
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw error;
+      }
+      return Promise.resolve();
+    },
+    load(iterations) {
+      if (iterations.length === 0) return Promise.resolve([]);
+      const marks = iterations.map(() => "?").join(",");
+      const rows = db.prepare(
+        `SELECT * FROM versions WHERE superseded_at IS NULL AND iteration_id IN (${marks})`,
+      ).all(...iterations);
+      return Promise.resolve(rows.map(toVersion));
+    },
+    query(q) {
+      const { sql, params } = buildQuery(q);
+      return Promise.resolve(db.prepare(sql).all(...params).map(toVersion));
+    },
+    check: () => Promise.resolve(),
+    close() {
+      db.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Versions matching a query; the bi-temporal as-of condition is the heart of time travel. */
+function buildQuery(q: VersionQuery): { sql: string; params: SQLInputValue[] } {
+  const where: string[] = [];
+  const params: SQLInputValue[] = [];
+  if (q.iteration_id !== undefined) where.push("iteration_id = ?"), params.push(q.iteration_id);
+  if (q.kind !== undefined) where.push("kind = ?"), params.push(q.kind);
+  if (q.ids?.length) where.push(`id IN (${q.ids.map(() => "?").join(",")})`), params.push(...q.ids);
+  if (q.known_at !== undefined) {
+    where.push("observed_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)");
+    params.push(q.known_at, q.known_at);
+  } else if (!q.history) {
+    where.push("superseded_at IS NULL");
+  }
+  if (q.valid_at !== undefined) {
+    where.push("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)");
+    params.push(q.valid_at, q.valid_at);
+  }
+  const sql = `SELECT * FROM versions ${where.length ? "WHERE " + where.join(" AND ") : ""}
+    ORDER BY kind, label, key, valid_from, observed_at`;
+  return { sql, params };
+}
+
+function toVersion(row: Record<string, SQLInputValue>): Version {
+  return {
+    kind: row.kind as Version["kind"],
+    id: row.id as string,
+    version_id: row.version_id as string,
+    iteration_id: row.iteration_id as string,
+    label: row.label as string,
+    key: JSON.parse(row.key as string),
+    from: (row.from_id as string | null) ?? undefined,
+    to: (row.to_id as string | null) ?? undefined,
+    props: JSON.parse(row.props as string),
+    valid_from: Number(row.valid_from),
+    valid_to: row.valid_to === null ? null : Number(row.valid_to),
+    observed_at: Number(row.observed_at),
+    superseded_at: row.superseded_at === null ? null : Number(row.superseded_at),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The spec's schema: the single source of the validator, the TypeScript types and the JSON Schema
+ * files editors use (`deno task schema`). Component configs come from the components themselves.
+ * @module
+ */
+import { z } from "zod";
+import { ruleSchema } from "../correlation/kinds.ts";
+import { sources } from "../sources/mod.ts";
+import { dedupStores } from "../dedup/mod.ts";
+import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
+
+const LABEL = /^[A-Z][A-Za-z0-9]*$/;
+const REL_TYPE = /^[A-Z][A-Z0-9_]*$/;
+const PROPERTY = /^[a-z_][a-z0-9_]*$/;
+const FIELD = /^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_-]+)?$/;
+
+const field = z.string().regex(
+  FIELD,
+  "must be a field name such as node_id or metadata.dde_node_id",
+);
+const streamName = z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lower-case identifier");
+
+const stream = z.strictObject({
+  schema: z.string().min(1).describe("Avro schema file (.avsc) of the stream's events."),
+  topic: z.string().min(1).describe("Kafka topic of the stream."),
+}).describe("An event stream.");
+
+const when = z.strictObject({
+  event_type: z.array(z.string().min(1)).min(1).describe("Event types this mapping applies to."),
+}).describe("Which events a mapping applies to.");
+
+const property = z.union([
+  field.describe("An event field, stored under its own name."),
+  z.strictObject({
+    name: z.string().regex(PROPERTY, "must be a lower-case identifier"),
+    field: field,
+  }).describe("An event field stored under another name (e.g. a metadata entry)."),
+]);
+
+const entity = z.strictObject({
+  stream: streamName.describe("Stream whose events create or update this entity."),
+  when,
+  key: z.array(field).min(1).describe("Event fields forming the natural key (with the iteration)."),
+  properties: z.array(property).default([]).describe("Event fields copied onto the node."),
+}).describe("A node label and how events map to it.");
+
+const endpoint = z.strictObject({
+  entity: z.string().regex(LABEL, "must be an entity label such as Task"),
+  key: z.array(field).min(1).describe("Event fields giving the entity's natural key, in order."),
+});
+
+const relationship = z.strictObject({
+  type: z.string().regex(REL_TYPE, "must be an upper-case relationship type such as HAS_TASK"),
+  stream: streamName,
+  when,
+  from: endpoint,
+  to: endpoint,
+}).describe("A structural relationship asserted by events of one stream.");
+
+const target = z.strictObject({
+  // One `type:` per registered component; add a component to its registry and its union here.
+  source: z.discriminatedUnion("type", [sources.file.schema]).describe("Where events come from."),
+  dedup: z.discriminatedUnion("type", [dedupStores.memory.schema]).describe(
+    "Where idempotency keys are kept.",
+  ),
+  graph: z.discriminatedUnion("type", [graphStores.sqlite.schema]).describe(
+    "Where the bi-temporal graph is written.",
+  ),
+  metrics: z.discriminatedUnion("type", [metricsStores.sqlite.schema]).describe(
+    "Where event metrics are written.",
+  ),
+  dlq: z.discriminatedUnion("type", [deadLetterQueues.file.schema]).describe(
+    "Where dead letters go.",
+  ),
+}).describe("Where the pipeline runs: one component per role.");
+
+export const pipelineSchema = z.strictObject({
+  $schema: z.string().optional(),
+  version: z.literal(1).describe("Spec format version."),
+  streams: z.record(streamName, stream).describe("The event streams, by name."),
+  dedup: z.strictObject({
+    key: z.record(streamName, z.array(field).min(1)).default({}).describe(
+      "Idempotency key fields per stream (default: iteration_id, event_type, the main id, timestamp).",
+    ),
+    ttl_seconds: z.number().int().min(1).default(604_800).describe("How long a key is remembered."),
+  }).prefault({}),
+  validation: z.strictObject({
+    max_event_bytes: z.number().int().min(64).default(1_048_576).describe(
+      "Larger payloads are dead-lettered as schema_violation.",
+    ),
+    min_timestamp: z.number().int().default(946_684_800_000).describe(
+      "Earliest plausible event time, epoch ms (catches timestamps in seconds).",
+    ),
+    max_future_seconds: z.number().int().min(0).default(86_400).describe(
+      "How far past the wall clock an event time may lie.",
+    ),
+  }).prefault({}),
+  entities: z.record(z.string().regex(LABEL, "must be a label such as Task"), entity).describe(
+    "Node labels and the events that create them.",
+  ),
+  relationships: z.array(relationship).default([]),
+  correlation: z.strictObject({
+    rules: z.array(z.string().min(1)).min(1).describe("Rule files; * matches within a folder."),
+    combine: z.enum(["max", "noisy_or"]).default("noisy_or").describe(
+      "How several rules linking one pair combine.",
+    ),
+    min_confidence: z.number().min(0).max(1).default(0.5).describe(
+      "Links below this confidence are not written (explain still shows them).",
+    ),
+  }),
+  runtime: z.strictObject({
+    max_iterations_in_memory: z.number().int().min(1).default(512).describe(
+      "Iterations whose state stays in memory; the least recently used are reloaded on demand.",
+    ),
+    queue_batches: z.number().int().min(1).max(64).default(2).describe(
+      "Processed batches that may wait for the sinks before the source is paused.",
+    ),
+  }).prefault({}),
+  default_target: z.string().default("local"),
+  targets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), target).describe(
+    "Where the spec runs, by name (--target).",
+  ),
+});
+
+export const ruleFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  rules: z.array(ruleSchema).min(1).describe("Correlation rules."),
+});
+
+export type PipelineSpec = z.infer<typeof pipelineSchema>;
+export type TargetSpec = z.infer<typeof target>;
+export type EntitySpec = z.infer<typeof entity>;
+export type RelationshipSpec = z.infer<typeof relationship>;
+export type RuleSpec = z.infer<typeof ruleSchema>;

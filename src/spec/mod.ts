@@ -1,0 +1,451 @@
+/**
+ * Loading a spec: `pipeline.yaml` and its rule files are parsed with positions, interpolated,
+ * validated against the schema and cross-checked, and every problem is reported at once as
+ * `file:line:column  yaml.path  message`. The result is a {@link CompiledSpec}: plain data plus the
+ * compiled rules, ready for the runtime.
+ * @module
+ */
+import avro from "avsc";
+import { dirname, relative, resolve } from "node:path";
+import { type LoadedYaml, loadYaml, type SpecError } from "./_yaml.ts";
+import { didYouMean, formatErrors, validate, yamlPath } from "./_errors.ts";
+import { pipelineSchema, type PipelineSpec, ruleFileSchema, type RuleSpec } from "./_schema.ts";
+import { eventTypes, fieldNames, type FieldType, fieldType } from "./_avro.ts";
+import { createRule } from "../correlation/kinds.ts";
+import type { Rule } from "../correlation/_types.ts";
+import { sha256, stableStringify } from "../core/hash.ts";
+
+export type { SpecError };
+export { formatErrors };
+export { pipelineSchema, ruleFileSchema };
+
+export interface CompiledStream {
+  name: string;
+  topic: string;
+  schemaFile: string;
+  type: avro.Type;
+  eventTypes: string[];
+  dedupKey: string[];
+}
+
+export interface EntityMapping {
+  label: string;
+  stream: string;
+  eventTypes: Set<string>;
+  key: string[];
+  /** Property name → event field. Key fields are properties too. */
+  properties: { name: string; field: string }[];
+}
+
+export interface RelationshipMapping {
+  type: string;
+  stream: string;
+  eventTypes: Set<string>;
+  from: { label: string; key: string[] };
+  to: { label: string; key: string[] };
+}
+
+export interface CompiledSpec {
+  file: string;
+  dir: string;
+  spec: PipelineSpec;
+  streams: Map<string, CompiledStream>;
+  /** event_type symbol → stream name (symbols are unique across streams). */
+  streamOfEventType: Map<string, string>;
+  entities: EntityMapping[];
+  relationships: RelationshipMapping[];
+  rules: Rule[];
+  ruleSpecs: RuleSpec[];
+  combine: "max" | "noisy_or";
+  min_confidence: number;
+  /** Stable hash of the correlation policy: the rules, how they combine and the threshold. */
+  policy: string;
+}
+
+const DEFAULT_KEYS: Record<string, string> = {
+  dde: "node_id",
+  bdv: "scenario_id",
+  acc: "module_path",
+};
+
+/** Load and compile a spec; `errors` is empty exactly when `spec` is set. */
+export async function loadSpec(
+  file: string,
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): Promise<{ spec?: CompiledSpec; errors: SpecError[] }> {
+  const path = resolve(file);
+  const text = await Deno.readTextFile(path).catch(() => undefined);
+  if (text === undefined) {
+    return { errors: [{ file, line: 1, column: 1, path: "", message: "file cannot be read" }] };
+  }
+  const loaded = loadYaml(shortName(path), text, env);
+  if (loaded.errors.length) return { errors: loaded.errors };
+  const checked = validate(pipelineSchema, loaded);
+  if (!checked.value) return { errors: checked.errors };
+  const errors: SpecError[] = [];
+  const spec = checked.value;
+  const dir = dirname(path);
+  const at = (p: PropertyKey[], message: string, key = false) =>
+    errors.push({
+      file: loaded.file,
+      ...(key ? loaded.locateKey(p) : loaded.locate(p)),
+      path: yamlPath(p),
+      message,
+    });
+
+  const streams = await compileStreams(spec, dir, at);
+  const streamOfEventType = new Map<string, string>();
+  for (const s of streams.values()) for (const t of s.eventTypes) streamOfEventType.set(t, s.name);
+  const entities = compileEntities(spec, streams, at);
+  const relationships = compileRelationships(spec, streams, entities, at);
+  const { rules, ruleSpecs } = await compileRules(spec, dir, streams, entities, env, errors, at);
+  if (!spec.targets[spec.default_target]) {
+    at(["default_target"], `target "${spec.default_target}" is not defined in targets`);
+  }
+  if (errors.length) return { errors };
+  const { combine, min_confidence } = spec.correlation;
+  return {
+    errors,
+    spec: {
+      file: path,
+      dir,
+      spec,
+      streams,
+      streamOfEventType,
+      entities,
+      relationships,
+      rules,
+      ruleSpecs,
+      combine,
+      min_confidence,
+      policy: sha256(stableStringify({ rules: ruleSpecs, combine, min_confidence })).slice(0, 16),
+    },
+  };
+}
+
+type At = (path: PropertyKey[], message: string, key?: boolean) => void;
+
+async function compileStreams(spec: PipelineSpec, dir: string, at: At) {
+  const streams = new Map<string, CompiledStream>();
+  for (const [name, s] of Object.entries(spec.streams)) {
+    const schemaFile = resolve(dir, s.schema);
+    let type: avro.Type;
+    try {
+      type = avro.Type.forSchema(JSON.parse(await Deno.readTextFile(schemaFile)));
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotFound
+        ? "does not exist"
+        : "is not a valid Avro schema";
+      at(["streams", name, "schema"], `schema file "${s.schema}" ${why}`);
+      continue;
+    }
+    const types = eventTypes(type);
+    if (types.length === 0) {
+      at(["streams", name, "schema"], `schema "${s.schema}" has no event_type enum`);
+    }
+    const main = DEFAULT_KEYS[name];
+    const dedupKey = spec.dedup.key[name] ??
+      (main ? ["iteration_id", "event_type", main, "timestamp"] : ["event_id"]);
+    dedupKey.forEach((f, i) => {
+      if (!fieldType(type, f)) {
+        at(["dedup", "key", name, i], unknownField(f, name, type));
+      }
+    });
+    streams.set(name, { name, topic: s.topic, schemaFile, type, eventTypes: types, dedupKey });
+  }
+  for (const name of Object.keys(spec.dedup.key)) {
+    if (!spec.streams[name]) at(["dedup", "key", name], unknownStream(name, spec), true);
+  }
+  return streams;
+}
+
+function compileEntities(spec: PipelineSpec, streams: Map<string, CompiledStream>, at: At) {
+  const entities: EntityMapping[] = [];
+  for (const [label, e] of Object.entries(spec.entities)) {
+    const path = ["entities", label];
+    const stream = streams.get(e.stream);
+    if (!stream) {
+      if (!spec.streams[e.stream]) at([...path, "stream"], unknownStream(e.stream, spec));
+      continue;
+    }
+    checkEventTypes(e.when.event_type, stream, [...path, "when", "event_type"], at);
+    const properties = [
+      ...e.key.map((f) => ({ name: propertyName(f), field: f })),
+      ...e.properties.map((p) => typeof p === "string" ? { name: propertyName(p), field: p } : p),
+    ];
+    e.key.forEach((f, i) => {
+      if (!fieldType(stream.type, f)) {
+        at([...path, "key", i], unknownField(f, stream.name, stream.type));
+      }
+    });
+    e.properties.forEach((p, i) => {
+      const f = typeof p === "string" ? p : p.field;
+      const where = typeof p === "string"
+        ? [...path, "properties", i]
+        : [...path, "properties", i, "field"];
+      if (!fieldType(stream.type, f)) at(where, unknownField(f, stream.name, stream.type));
+      else if (typeof p === "string" && p.includes(".")) {
+        at(where, `"${p}" needs a property name: write { name: ..., field: ${p} }`);
+      }
+    });
+    entities.push({
+      label,
+      stream: e.stream,
+      eventTypes: new Set(e.when.event_type),
+      key: e.key,
+      properties,
+    });
+  }
+  return entities;
+}
+
+function compileRelationships(
+  spec: PipelineSpec,
+  streams: Map<string, CompiledStream>,
+  entities: EntityMapping[],
+  at: At,
+) {
+  const labels = new Map(entities.map((e) => [e.label, e]));
+  const out: RelationshipMapping[] = [];
+  spec.relationships.forEach((r, i) => {
+    const path = ["relationships", i];
+    const stream = streams.get(r.stream);
+    if (!stream) {
+      if (!spec.streams[r.stream]) at([...path, "stream"], unknownStream(r.stream, spec));
+      return;
+    }
+    checkEventTypes(r.when.event_type, stream, [...path, "when", "event_type"], at);
+    for (const side of ["from", "to"] as const) {
+      const target = labels.get(r[side].entity);
+      if (!target) {
+        if (!spec.entities[r[side].entity]) {
+          at([...path, side, "entity"], unknownLabel(r[side].entity, Object.keys(spec.entities)));
+        }
+        continue;
+      }
+      if (r[side].key.length !== target.key.length) {
+        at(
+          [...path, side, "key"],
+          `${r[side].entity} has a natural key of ${target.key.length} field(s), this names ${
+            r[side].key.length
+          }`,
+        );
+      }
+      r[side].key.forEach((f, k) => {
+        if (!fieldType(stream.type, f)) {
+          at([...path, side, "key", k], unknownField(f, stream.name, stream.type));
+        }
+      });
+    }
+    out.push({
+      type: r.type,
+      stream: r.stream,
+      eventTypes: new Set(r.when.event_type),
+      from: { label: r.from.entity, key: r.from.key },
+      to: { label: r.to.entity, key: r.to.key },
+    });
+  });
+  return out;
+}
+
+/** The types a rule kind needs its fields to have, by side. */
+const FIELD_TYPES: Record<string, { left: FieldType[]; right: FieldType[] }> = {
+  explicit_id: { left: ["string", "int", "long"], right: ["string", "int", "long"] },
+  file_path: { left: ["string"], right: ["string"] },
+  tag: { left: ["string", "array<string>"], right: ["string", "int", "long"] },
+  heuristic: { left: ["string", "int", "long"], right: ["string", "int", "long"] },
+};
+
+async function compileRules(
+  spec: PipelineSpec,
+  dir: string,
+  streams: Map<string, CompiledStream>,
+  entities: EntityMapping[],
+  env: (name: string) => string | undefined,
+  errors: SpecError[],
+  at: At,
+) {
+  const rules: Rule[] = [];
+  const ruleSpecs: RuleSpec[] = [];
+  const seen = new Map<string, string>();
+  const labels = new Map(entities.map((e) => [e.label, e]));
+  for (const [i, pattern] of spec.correlation.rules.entries()) {
+    const files = await expandGlob(resolve(dir, pattern));
+    if (files.length === 0) at(["correlation", "rules", i], `no rule file matches "${pattern}"`);
+    for (const path of files) {
+      const loaded = loadYaml(shortName(path), await Deno.readTextFile(path), env);
+      if (loaded.errors.length) {
+        errors.push(...loaded.errors);
+        continue;
+      }
+      const checked = validate(ruleFileSchema, loaded);
+      errors.push(...checked.errors);
+      for (const [r, config] of (checked.value?.rules ?? []).entries()) {
+        const ruleAt = (p: PropertyKey[], message: string) =>
+          errors.push({
+            file: loaded.file,
+            ...loaded.locate(["rules", r, ...p]),
+            path: yamlPath(["rules", r, ...p]),
+            message,
+          });
+        const where = `${loaded.file}:${loaded.locate(["rules", r, "id"]).line}`;
+        if (seen.has(config.id)) {
+          ruleAt(
+            ["id"],
+            `duplicate rule id "${config.id}" (first defined at ${seen.get(config.id)})`,
+          );
+        }
+        seen.set(config.id, where);
+        const rule = createRule(config);
+        if (checkRule(rule, streams, labels, loaded, r, ruleAt)) {
+          rules.push(rule);
+          ruleSpecs.push(config);
+        }
+      }
+    }
+  }
+  return { rules, ruleSpecs };
+}
+
+/** Both sides must name known entities, and every field must be a property of the right type. */
+function checkRule(
+  rule: Rule,
+  streams: Map<string, CompiledStream>,
+  labels: Map<string, EntityMapping>,
+  loaded: LoadedYaml,
+  index: number,
+  at: (p: PropertyKey[], message: string) => void,
+): boolean {
+  let ok = true;
+  for (const side of ["left", "right"] as const) {
+    const entity = labels.get(rule[side]);
+    if (!entity) {
+      at([side, "entity"], unknownLabel(rule[side], [...labels.keys()]));
+      ok = false;
+      continue;
+    }
+    for (const name of rule.fields[side]) {
+      const prop = entity.properties.find((p) => p.name === name);
+      const where = fieldPath(loaded, index, side, name);
+      if (!prop) {
+        const hint = didYouMean(name, entity.properties.map((p) => p.name));
+        at(
+          where,
+          `"${name}" is not a property of ${entity.label}` +
+            (hint ? ` (did you mean "${hint}"?)` : "") +
+            `; its properties: ${entity.properties.map((p) => p.name).join(", ")}`,
+        );
+        ok = false;
+      }
+    }
+  }
+  return ok && checkTypes(rule, streams, labels, loaded, index, at);
+}
+
+function checkTypes(
+  rule: Rule,
+  streams: Map<string, CompiledStream>,
+  labels: Map<string, EntityMapping>,
+  loaded: LoadedYaml,
+  index: number,
+  at: (p: PropertyKey[], message: string) => void,
+): boolean {
+  const expected = FIELD_TYPES[rule.kind];
+  if (!expected) return true;
+  let ok = true;
+  for (const side of ["left", "right"] as const) {
+    const entity = labels.get(rule[side])!;
+    const stream = streams.get(entity.stream)?.type;
+    if (!stream) continue;
+    for (const name of rule.fields[side]) {
+      const field = entity.properties.find((p) => p.name === name)!.field;
+      const type = fieldType(stream, field);
+      if (type && !expected[side].includes(type)) {
+        at(
+          fieldPath(loaded, index, side, name),
+          `"${name}" is ${type}; a ${rule.kind} rule needs ${expected[side].join(" or ")}`,
+        );
+        ok = false;
+      }
+    }
+  }
+  return ok;
+}
+
+/** The YAML path of the place in a rule that names a property, for a precise error position. */
+function fieldPath(
+  loaded: LoadedYaml,
+  index: number,
+  side: "left" | "right",
+  name: string,
+): PropertyKey[] {
+  const rule = (loaded.value as { rules: Record<string, unknown>[] }).rules[index];
+  const sel = rule[side] as Record<string, unknown> | undefined;
+  if (sel?.field === name) return [side, "field"];
+  const features = rule.features as Record<string, unknown>[] | undefined;
+  const f = features?.findIndex((x) => x[side] === name) ?? -1;
+  if (f >= 0) return ["features", f, side];
+  return [side];
+}
+
+function checkEventTypes(types: string[], stream: CompiledStream, path: PropertyKey[], at: At) {
+  types.forEach((t, i) => {
+    if (!stream.eventTypes.includes(t)) {
+      const hint = didYouMean(t, stream.eventTypes);
+      at(
+        [...path, i],
+        `"${t}" is not an event type of stream ${stream.name}` +
+          (hint ? ` (did you mean "${hint}"?)` : ""),
+      );
+    }
+  });
+}
+
+function unknownField(field: string, stream: string, type: avro.Type): string {
+  const hint = didYouMean(field.split(".")[0], fieldNames(type));
+  return `"${field}" is not a field of stream ${stream}'s Avro schema` +
+    (hint ? ` (did you mean "${hint}"?)` : "");
+}
+
+function unknownStream(name: string, spec: PipelineSpec): string {
+  const hint = didYouMean(name, Object.keys(spec.streams));
+  return `"${name}" is not a stream defined in streams` +
+    (hint ? ` (did you mean "${hint}"?)` : "");
+}
+
+function unknownLabel(label: string, labels: string[]): string {
+  const hint = didYouMean(label, labels);
+  return `"${label}" is not an entity defined in entities` +
+    (hint ? ` (did you mean "${hint}"?)` : "");
+}
+
+/** `metadata.dde_node_id` is stored as `dde_node_id`; a plain field keeps its name. */
+function propertyName(field: string): string {
+  return field.split(".").at(-1)!;
+}
+
+function shortName(path: string): string {
+  const rel = relative(Deno.cwd(), path);
+  return rel.startsWith("..") ? path : rel;
+}
+
+/** `rules/*.yaml`: a `*` matches within one folder level; no other glob syntax. */
+async function expandGlob(pattern: string): Promise<string[]> {
+  if (!pattern.includes("*")) {
+    return await Deno.stat(pattern).then(() => [pattern], () => []);
+  }
+  const dir = dirname(pattern);
+  const name = pattern.slice(dir.length + 1);
+  const re = new RegExp(
+    "^" + name.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*") + "$",
+  );
+  const out: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && re.test(entry.name)) out.push(resolve(dir, entry.name));
+    }
+  } catch {
+    return [];
+  }
+  return out.sort();
+}
