@@ -109,7 +109,7 @@ export const pipelineSchema = z.strictObject({
     ),
   }),
   runtime: z.strictObject({
-    max_iterations_in_memory: z.number().int().min(1).default(512).describe(
+    max_iterations_in_memory: z.number().int().min(1).default(128).describe(
       "Iterations whose state stays in memory; the least recently used are reloaded on demand.",
     ),
     queue_batches: z.number().int().min(1).max(64).default(2).describe(

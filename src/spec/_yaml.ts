@@ -41,14 +41,19 @@ export function loadYaml(file: string, text: string, env: Lookup): LoadedYaml {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const errors: SpecError[] = [...doc.errors, ...doc.warnings].map((e) => ({
-    file,
-    ...at(e.pos[0]),
-    path: "",
-    message: e.code === "DUPLICATE_KEY"
-      ? `duplicate key ${JSON.stringify(keyAt(doc, e.pos[0]))}`
-      : e.message,
-  }));
+  const errors: SpecError[] = [...doc.errors, ...doc.warnings].map((e) => {
+    // The parser may point at the indentation before a bad key; point at the key itself.
+    let offset = e.pos[0];
+    while (text[offset] === " " || text[offset] === "\t") offset++;
+    if (e.code !== "DUPLICATE_KEY") return { file, ...at(offset), path: "", message: e.message };
+    const dup = keyAt(doc, e.pos[0]);
+    return {
+      file,
+      ...at(offset),
+      path: yamlPath(dup.path),
+      message: `duplicate key ${JSON.stringify(dup.key)}`,
+    };
+  });
   const parsed = doc.errors.length === 0;
 
   // Interpolate on the scalar nodes themselves so each node keeps its range (and so its position).
@@ -143,12 +148,22 @@ function walkAliases(node: unknown, path: PropertyKey[], visit: Visit<Alias>): v
 }
 
 /** The text of the mapping key that starts at `offset` (the error only carries its position). */
-function keyAt(doc: Document, offset: number): string {
-  let found = "";
+/** The key starting at `offset` and the YAML path of its mapping entry. */
+function keyAt(doc: Document, offset: number): { key: string; path: PropertyKey[] } {
+  let found = { key: "", path: [] as PropertyKey[] };
   visit(doc, {
-    Pair(_, pair) {
+    Pair(_, pair, ancestors) {
       if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return;
-      found = keyOf(pair.key);
+      const path: PropertyKey[] = [];
+      const chain = [...ancestors, pair];
+      for (let i = 0; i < chain.length; i++) {
+        const node = chain[i];
+        if (isPair(node)) path.push(keyOf(node.key));
+        else if (isSeq(node) && i + 1 < chain.length) {
+          path.push(node.items.indexOf(chain[i + 1] as never));
+        }
+      }
+      found = { key: keyOf(pair.key), path };
       return visit.BREAK;
     },
   });

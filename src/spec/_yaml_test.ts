@@ -32,8 +32,8 @@ Deno.test("loadYaml() reports each duplicate key at the repeated key", () => {
   const l = load(`a: 1\nb: 2\na: 3\nnested:\n  long_key: 1\n  "long_key": 2\n`);
   assert.equal(l.value, undefined);
   assert.deepEqual(brief(l), [
-    '3:1  duplicate key "a"',
-    '6:3  duplicate key "long_key"',
+    '3:1 a duplicate key "a"',
+    '6:3 nested.long_key duplicate key "long_key"',
   ]);
 });
 

@@ -81,7 +81,19 @@ export async function loadSpec(
   const loaded = loadYaml(shortName(path), text, env);
   if (loaded.errors.length) return { errors: loaded.errors };
   const checked = validate(pipelineSchema, loaded);
-  if (!checked.value) return { errors: checked.errors };
+  if (!checked.value) {
+    // Still check the rule files the spec names, so every error is reported in one pass.
+    const dir = dirname(path);
+    const rules = (loaded.value as { correlation?: { rules?: unknown } })?.correlation?.rules;
+    const patterns = Array.isArray(rules) ? rules.filter((r) => typeof r === "string") : [];
+    const errors = [...checked.errors];
+    for (const pattern of patterns) {
+      for (const file of await expandGlob(resolve(dir, pattern))) {
+        errors.push(...(await loadRuleFile(file, env)).errors);
+      }
+    }
+    return { errors };
+  }
   const errors: SpecError[] = [];
   const spec = checked.value;
   const dir = dirname(path);
@@ -98,9 +110,22 @@ export async function loadSpec(
   for (const s of streams.values()) for (const t of s.eventTypes) streamOfEventType.set(t, s.name);
   const entities = compileEntities(spec, streams, at);
   const relationships = compileRelationships(spec, streams, entities, at);
-  const { rules, ruleSpecs } = await compileRules(spec, dir, streams, entities, env, errors, at);
+  const { rules, ruleSpecs } = await compileRules(
+    spec,
+    dir,
+    streams,
+    entities,
+    env,
+    errors,
+    at,
+  );
   if (!spec.targets[spec.default_target]) {
-    at(["default_target"], `target "${spec.default_target}" is not defined in targets`);
+    const hint = didYouMean(spec.default_target, Object.keys(spec.targets));
+    at(
+      ["default_target"],
+      `target "${spec.default_target}" is not defined in targets` +
+        (hint ? ` (did you mean "${hint}"?)` : ""),
+    );
   }
   if (errors.length) return { errors };
   const { combine, min_confidence } = spec.correlation;
@@ -226,9 +251,8 @@ function compileRelationships(
       if (r[side].key.length !== target.key.length) {
         at(
           [...path, side, "key"],
-          `${r[side].entity} has a natural key of ${target.key.length} field(s), this names ${
-            r[side].key.length
-          }`,
+          `${r[side].entity}'s natural key has ${plural(target.key.length, "field")}; ` +
+            `this names ${plural(r[side].key.length, "field")}`,
         );
       }
       r[side].key.forEach((f, k) => {
@@ -273,14 +297,9 @@ async function compileRules(
     const files = await expandGlob(resolve(dir, pattern));
     if (files.length === 0) at(["correlation", "rules", i], `no rule file matches "${pattern}"`);
     for (const path of files) {
-      const loaded = loadYaml(shortName(path), await Deno.readTextFile(path), env);
-      if (loaded.errors.length) {
-        errors.push(...loaded.errors);
-        continue;
-      }
-      const checked = validate(ruleFileSchema, loaded);
-      errors.push(...checked.errors);
-      for (const [r, config] of (checked.value?.rules ?? []).entries()) {
+      const { loaded, value, errors: fileErrors } = await loadRuleFile(path, env);
+      errors.push(...fileErrors);
+      for (const [r, config] of (value?.rules ?? []).entries()) {
         const ruleAt = (p: PropertyKey[], message: string) =>
           errors.push({
             file: loaded.file,
@@ -297,7 +316,7 @@ async function compileRules(
         }
         seen.set(config.id, where);
         const rule = createRule(config);
-        if (checkRule(rule, streams, labels, loaded, r, ruleAt)) {
+        if (checkRule(rule, streams, labels, Object.keys(spec.entities), loaded, r, ruleAt)) {
           rules.push(rule);
           ruleSpecs.push(config);
         }
@@ -307,11 +326,20 @@ async function compileRules(
   return { rules, ruleSpecs };
 }
 
+/** A rule file, parsed and validated against the rule file schema. */
+async function loadRuleFile(path: string, env: (name: string) => string | undefined) {
+  const loaded = loadYaml(shortName(path), await Deno.readTextFile(path), env);
+  if (loaded.errors.length) return { loaded, errors: loaded.errors };
+  const checked = validate(ruleFileSchema, loaded);
+  return { loaded, value: checked.value, errors: checked.errors };
+}
+
 /** Both sides must name known entities, and every field must be a property of the right type. */
 function checkRule(
   rule: Rule,
   streams: Map<string, CompiledStream>,
   labels: Map<string, EntityMapping>,
+  declared: string[],
   loaded: LoadedYaml,
   index: number,
   at: (p: PropertyKey[], message: string) => void,
@@ -320,7 +348,8 @@ function checkRule(
   for (const side of ["left", "right"] as const) {
     const entity = labels.get(rule[side]);
     if (!entity) {
-      at([side, "entity"], unknownLabel(rule[side], [...labels.keys()]));
+      // Declared but not compiled (its stream failed): that error is reported already.
+      if (!declared.includes(rule[side])) at([side, "entity"], unknownLabel(rule[side], declared));
       ok = false;
       continue;
     }
@@ -448,4 +477,8 @@ async function expandGlob(pattern: string): Promise<string[]> {
     return [];
   }
   return out.sort();
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
