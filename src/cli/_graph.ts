@@ -42,6 +42,7 @@ export interface LinkRow {
 export async function links(
   store: GraphStore,
   query: Omit<VersionQuery, "kind">,
+  leftLabel: Map<string, string> = new Map(),
 ): Promise<LinkRow[]> {
   const found = await store.query({ ...query, kind: "link" });
   const ids = [...new Set(found.flatMap((l) => [l.from!, l.to!]))];
@@ -59,9 +60,12 @@ export async function links(
   };
   return found.map((l) => {
     const p = l.props as LinkProps;
+    let [from, to] = [ref(l.from!), ref(l.to!)];
+    const left = leftLabel.get(p.rules[0]?.rule);
+    if (left && from.label !== left && to.label === left) [from, to] = [to, from];
     return {
-      from: ref(l.from!),
-      to: ref(l.to!),
+      from,
+      to,
       confidence: p.confidence,
       rules: p.rules,
       policy: p.policy,
@@ -70,4 +74,9 @@ export async function links(
       superseded_at: l.superseded_at,
     };
   });
+}
+
+/** Rule id → the entity label of its left side, to orient links for display. */
+export function leftLabels(spec: { rules: { id: string; left: string }[] }): Map<string, string> {
+  return new Map(spec.rules.map((r) => [r.id, r.left]));
 }

@@ -1,7 +1,7 @@
 /** `ics links`: export correlation links as JSON Lines. */
 import { parseArgs } from "node:util";
 import { COMMON_FLAGS, load, openGraph, parseTime } from "./_common.ts";
-import { links } from "./_graph.ts";
+import { leftLabels, links } from "./_graph.ts";
 
 export const help =
   `Usage: ics links [--iteration ID] [--min-confidence X] [--as-of T] [--known-at T]
@@ -35,7 +35,7 @@ export async function main(args: string[]): Promise<number> {
       iteration_id: values.iteration,
       valid_at: parseTime(values["as-of"], "--as-of"),
       known_at: parseTime(values["known-at"], "--known-at"),
-    });
+    }, leftLabels(spec));
     const out = rows.filter((r) => r.confidence >= min)
       .sort((a, b) =>
         b.confidence - a.confidence || JSON.stringify(a.from).localeCompare(JSON.stringify(b.from))

@@ -54,7 +54,8 @@ export async function main(args: string[]): Promise<number> {
     if (
       error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
     ) {
-      console.error(`ics ${name}: ${error.message} (see ics ${name} --help)`);
+      // node's parseArgs messages carry advice for node scripts; keep only the first sentence.
+      console.error(`ics ${name}: ${error.message.split(". ")[0]} (see ics ${name} --help)`);
       return EXIT.usage;
     }
     console.error(`ics ${name}: failed: ${error instanceof Error ? error.message : String(error)}`);

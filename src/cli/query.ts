@@ -1,7 +1,7 @@
 /** `ics query`: the entities and links of an iteration, at any point in valid and system time. */
 import { parseArgs } from "node:util";
 import { COMMON_FLAGS, formatRef, iso, load, openGraph, parseTime } from "./_common.ts";
-import { links } from "./_graph.ts";
+import { leftLabels, links } from "./_graph.ts";
 import type { Version } from "../core/types.ts";
 
 export const help = `Usage: ics query [--iteration ID] [--as-of T] [--known-at T] [--json]
@@ -59,7 +59,7 @@ export async function main(args: string[]): Promise<number> {
     );
     const names = new Map(all.filter((v) => v.kind === "node").map((v) => [v.id, formatRef(v)]));
     const rels = all.filter((v) => v.kind === "relationship");
-    const found = await links(store, { ...when, iteration_id: values.iteration });
+    const found = await links(store, { ...when, iteration_id: values.iteration }, leftLabels(spec));
     if (values.json) {
       console.log(JSON.stringify({ entities: nodes, relationships: rels, links: found }, null, 2));
       return 0;

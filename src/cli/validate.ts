@@ -1,5 +1,6 @@
 /** `ics validate`: check a spec and its rule files; print every error at once. */
 import { parseArgs } from "node:util";
+import { relative } from "node:path";
 import { load } from "./_common.ts";
 
 export const help = `Usage: ics validate [FILE]
@@ -17,7 +18,9 @@ export async function main(args: string[]): Promise<number> {
   });
   const spec = await load(positionals[0] ?? values.spec);
   console.log(
-    `${spec.file}: valid (${spec.streams.size} streams, ${spec.entities.length} entities, ` +
+    `${
+      relative(Deno.cwd(), spec.file)
+    }: valid (${spec.streams.size} streams, ${spec.entities.length} entities, ` +
       `${spec.relationships.length} relationships, ${spec.rules.length} rules, policy ${spec.policy})`,
   );
   return 0;

@@ -55,15 +55,27 @@ export function createDecoder(compiled: CompiledSpec, now: () => number = Date.n
   };
 }
 
-/** Check a JSON object against the stream's Avro schema, filling defaults for absent fields. */
+/**
+ * Check a JSON object against the stream's Avro schema. Absent fields with a default get it (a
+ * fresh copy: defaults such as `{}` must not be shared); unknown fields are dropped, as an Avro
+ * reader with an older schema would.
+ */
 function conform(
   type: avro.Type,
   value: Record<string, unknown>,
 ): { ok: true; event: Event } | { ok: false; reason: string } {
   const fields = (type as avro.types.RecordType).fields;
-  const missing = fields.filter((f) =>
-    value[f.name] === undefined && f.defaultValue() === undefined
-  ).map((f) => `"${f.name}"`);
+  const event: Record<string, unknown> = {};
+  const missing: string[] = [];
+  for (const f of fields) {
+    const v = value[f.name];
+    if (v !== undefined) event[f.name] = v;
+    else {
+      const d = f.defaultValue();
+      if (d === undefined) missing.push(`"${f.name}"`);
+      else event[f.name] = d !== null && typeof d === "object" ? structuredClone(d) : d;
+    }
+  }
   if (missing.length) {
     return {
       ok: false,
@@ -71,18 +83,14 @@ function conform(
     };
   }
   const problems: string[] = [];
-  let event: Event;
-  try {
-    event = type.clone(value, { wrapUnions: false }) as Event;
-  } catch {
-    event = value as Event;
-  }
   type.isValid(event, {
     errorHook: (path: string[], v: unknown, t: avro.Type) => {
       problems.push(`field "${path.join(".")}" has ${describe(v)}, expected ${expected(t)}`);
     },
   });
-  return problems.length ? { ok: false, reason: problems.join("; ") } : { ok: true, event };
+  return problems.length
+    ? { ok: false, reason: problems.join("; ") }
+    : { ok: true, event: event as Event };
 }
 
 /** Checks beyond the schema: ids that are empty or hold control characters, implausible times. */

@@ -5,7 +5,14 @@
  * @module
  */
 import type { z } from "zod";
-import type { DeadLetter, Envelope, GraphChanges, RawRecord, Version } from "./types.ts";
+import type {
+  DeadLetter,
+  EntityObservations,
+  Envelope,
+  GraphChanges,
+  RawRecord,
+  Version,
+} from "./types.ts";
 
 /** What every component gets when it is created. */
 export interface Context {
@@ -66,8 +73,8 @@ export interface VersionQuery {
 export interface GraphStore extends Lifecycle {
   /** Apply a batch of changes atomically and idempotently. */
   write(changes: GraphChanges): Promise<void>;
-  /** Currently believed versions of the given iterations (to rebuild in-memory state). */
-  load(iterations: string[]): Promise<Version[]>;
+  /** Believed versions and entity observations of the given iterations (to rebuild state). */
+  load(iterations: string[]): Promise<{ versions: Version[]; observed: EntityObservations[] }>;
   query(query: VersionQuery): Promise<Version[]>;
 }
 

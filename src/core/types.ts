@@ -118,12 +118,25 @@ export interface Version {
   superseded_at: number | null;
 }
 
+/**
+ * Everything observed about one entity so far (valid time + the properties each event gave). The
+ * versions are derived from it; stores keep it so a restarted runner rebuilds the exact timeline
+ * (a version holds folded state, from which a late observation could not be re-folded exactly).
+ */
+export interface EntityObservations {
+  id: string;
+  iteration_id: string;
+  observations: { time: number; props: Record<string, unknown> }[];
+}
+
 /** What the graph sinks apply atomically for a batch. */
 export interface GraphChanges {
   /** New versions to insert. */
   opened: Version[];
   /** Versions to close: their `superseded_at` is set to `at`. */
   closed: { kind: FactKind; version_id: string; at: number }[];
+  /** Entities observed in the batch, with all their observations (replaces what is stored). */
+  observed?: EntityObservations[];
 }
 
 /** Link properties, as stored on a `link` version. */

@@ -30,6 +30,18 @@ export function normalizePath(path: string): string {
  * (`_`, `-`, `.`, spaces) and on camelCase boundaries (`UserAPIClient` → user, api, client).
  */
 export function wordTokens(text: string): string[] {
+  // The same names are tokenised again whenever an entity is re-correlated: memoise (bounded).
+  let tokens = tokenCache.get(text);
+  if (!tokens) {
+    if (tokenCache.size >= 50_000) tokenCache.clear();
+    tokenCache.set(text, tokens = tokenize(text));
+  }
+  return tokens;
+}
+
+const tokenCache = new Map<string, string[]>();
+
+function tokenize(text: string): string[] {
   return text
     .replace(/(\p{Ll}|\p{N})(\p{Lu})/gu, "$1 $2")
     .replace(/(\p{Lu})(\p{Lu}\p{Ll})/gu, "$1 $2")

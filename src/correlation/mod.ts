@@ -45,8 +45,14 @@ export function createIndex(): CorrelationIndex {
   return { postings: new Map(), keysOf: new Map(), evidence: new Map(), pairsOf: new Map() };
 }
 
+/** Order-free id of a pair (NUL never occurs in entity ids, which are JSON text). */
 export function pairId(x: string, y: string): string {
-  return x < y ? `${x}|${y}` : `${y}|${x}`;
+  return x < y ? `${x}\u0000${y}` : `${y}\u0000${x}`;
+}
+
+export function splitPair(pair: string): [string, string] {
+  const i = pair.indexOf("\u0000");
+  return [pair.slice(0, i), pair.slice(i + 1)];
 }
 
 export interface Engine {
@@ -124,7 +130,7 @@ export function createEngine(policy: Policy): Engine {
       const rules = [...evidence.values()].sort((x, y) => x.rule.localeCompare(y.rule));
       const confidence = round(combine(rules.map((r) => r.score)));
       if (confidence < policy.min_confidence) return null;
-      const [a, b] = pair.split("|");
+      const [a, b] = splitPair(pair);
       return { a, b, confidence, rules };
     },
 

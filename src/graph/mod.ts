@@ -8,7 +8,6 @@
  * exactly where the stored graph stands.
  * @module
  */
-import { factId, stableStringify } from "../core/hash.ts";
 import type {
   EntityObservation,
   GraphChanges,
@@ -23,8 +22,9 @@ import {
   type Engine,
   type EntityView,
   pairId,
+  splitPair,
 } from "../correlation/mod.ts";
-import { fold, type Observation, reconcile } from "./timeline.ts";
+import { fold, type Observation, propsKey, reconcile } from "./timeline.ts";
 
 interface Fact {
   id: string;
@@ -38,10 +38,20 @@ interface EntityFact extends Fact {
   signature: string;
 }
 
+/** A relationship holds from the first time any event asserted it: that is all it needs. */
+interface RelationshipFact {
+  id: string;
+  type: string;
+  from: string;
+  to: string;
+  first: number;
+  believed: Version[];
+}
+
 interface IterationState {
   id: string;
   entities: Map<string, EntityFact>;
-  relationships: Map<string, Fact & { type: string; from: string; to: string }>;
+  relationships: Map<string, RelationshipFact>;
   links: Map<string, Version[]>;
   index: CorrelationIndex;
   /** Batches applied but not yet written: the state must not be evicted before they are. */
@@ -71,8 +81,21 @@ export interface GraphModel {
   size(): number;
 }
 
+/**
+ * Fact ids are JSON tuples led by the iteration: unambiguous whatever the key holds, readable in
+ * any store, cheaper per event than a hash, and clustered by iteration in ordered indexes (the
+ * writes of a batch touch few index pages).
+ */
 export function entityId(label: string, iteration: string, key: readonly string[]): string {
-  return factId(label, iteration, ...key);
+  return JSON.stringify([iteration, label, ...key]);
+}
+
+export function relationshipId(iteration: string, type: string, from: string, to: string): string {
+  return JSON.stringify([iteration, type, from, to]);
+}
+
+export function linkId(iteration: string, a: string, b: string): string {
+  return JSON.stringify([iteration, "CORRELATES", a, b]);
 }
 
 export function createGraphModel(
@@ -82,6 +105,7 @@ export function createGraphModel(
   maxIterations: number,
 ): GraphModel {
   const states = new Map<string, IterationState>(); // insertion order = least recently used first
+  let lastNow = 0; // system time strictly increases per batch: version ids rely on it
 
   const touch = (id: string): IterationState | undefined => {
     const s = states.get(id);
@@ -100,14 +124,19 @@ export function createGraphModel(
     async prepare(iterations) {
       const missing = [...new Set(iterations)].filter((id) => !touch(id));
       if (missing.length === 0) return;
-      const versions = await store.load(missing);
+      const { versions, observed } = await store.load(missing);
       for (const id of missing) states.set(id, emptyState(id));
       for (const v of versions) restore(states.get(v.iteration_id)!, v);
+      for (const o of observed) {
+        const fact = states.get(o.iteration_id)?.entities.get(o.id);
+        if (fact) fact.observations = o.observations;
+      }
       for (const id of missing) reindexAll(states.get(id)!, engine);
     },
 
-    apply(entityObs, relObs, now) {
-      const changes: GraphChanges = { opened: [], closed: [] };
+    apply(entityObs, relObs, wallClock) {
+      const now = lastNow = Math.max(wallClock, lastNow + 1);
+      const changes: GraphChanges = { opened: [], closed: [], observed: [] };
       const result: ApplyResult = { changes, linksByRule: new Map(), retracted: 0, iterations: [] };
       const dirty = new Map<IterationState, Set<EntityFact>>();
       const state = (id: string) => {
@@ -120,24 +149,29 @@ export function createGraphModel(
         const id = entityId(o.label, o.iteration_id, o.key);
         let fact = s.entities.get(id);
         if (!fact) s.entities.set(id, fact = newEntity(id, o));
+        // An observation already known (a replay after a restart) changes nothing.
+        const text = propsKey(o.props);
+        if (fact.observations.some((x) => x.time === o.time && propsKey(x.props) === text)) {
+          continue;
+        }
         fact.observations.push({ time: o.time, props: o.props });
         dirty.get(s)!.add(fact);
       }
-      const relsTouched: [IterationState, Fact & { type: string; from: string; to: string }][] = [];
+      const relsTouched = new Map<RelationshipFact, IterationState>();
       for (const o of relObs) {
         const s = state(o.iteration_id);
         const from = entityId(o.from.label, o.iteration_id, o.from.key);
         const to = entityId(o.to.label, o.iteration_id, o.to.key);
-        const id = factId(o.type, from, to);
-        let fact = s.relationships.get(id);
+        const id = relationshipId(o.iteration_id, o.type, from, to);
+        const fact = s.relationships.get(id);
         if (!fact) {
-          s.relationships.set(
-            id,
-            fact = { id, type: o.type, from, to, observations: [], believed: [] },
-          );
+          const created = { id, type: o.type, from, to, first: o.time, believed: [] };
+          s.relationships.set(id, created);
+          relsTouched.set(created, s);
+        } else if (o.time < fact.first) {
+          fact.first = o.time;
+          relsTouched.set(fact, s);
         }
-        fact.observations.push({ time: o.time, props: {} });
-        relsTouched.push([s, fact]);
       }
 
       for (const [s, facts] of dirty) {
@@ -151,6 +185,11 @@ export function createGraphModel(
             key: fact.view.key,
           };
           fact.believed = reconcile(head, fact.believed, fold(fact.observations), now, changes);
+          changes.observed!.push({
+            id: fact.id,
+            iteration_id: s.id,
+            observations: fact.observations,
+          });
           if (refreshView(fact)) {
             for (const p of engine.update(s.index, fact.view, (id) => s.entities.get(id)?.view)) {
               pairs.add(p);
@@ -159,7 +198,7 @@ export function createGraphModel(
         }
         for (const pair of pairs) relink(s, pair, engine, policy, now, result);
       }
-      for (const [s, fact] of relsTouched) {
+      for (const [fact, s] of relsTouched) {
         const head = {
           kind: "relationship" as const,
           id: fact.id,
@@ -169,15 +208,8 @@ export function createGraphModel(
           from: fact.from,
           to: fact.to,
         };
-        // A relationship holds from the first time any event asserted it.
-        const first = Math.min(...fact.observations.map((o) => o.time));
-        fact.believed = reconcile(
-          head,
-          fact.believed,
-          [{ valid_from: first, valid_to: null, props: {} }],
-          now,
-          changes,
-        );
+        const period = { valid_from: fact.first, valid_to: null, props: {} };
+        fact.believed = reconcile(head, fact.believed, [period], now, changes);
       }
       evict();
       return result;
@@ -235,7 +267,7 @@ function refreshView(fact: EntityFact): boolean {
   fact.view.props = last.props;
   fact.view.first_seen = first.valid_from;
   fact.view.last_seen = Math.max(...fact.observations.map((o) => o.time));
-  const signature = stableStringify([last.props, first.valid_from]);
+  const signature = `${first.valid_from}\u0000${propsKey(last.props)}`;
   if (signature === fact.signature) return false;
   fact.signature = signature;
   return true;
@@ -251,8 +283,8 @@ function relink(
   result: ApplyResult,
 ) {
   const link = engine.link(s.index, pair);
-  const [a, b] = pair.split("|");
-  const id = factId("link", a, b);
+  const [a, b] = splitPair(pair);
+  const id = linkId(s.id, a, b);
   const believed = s.links.get(id) ?? [];
   const periods = link
     ? [{
@@ -283,7 +315,10 @@ function relink(
   }
 }
 
-/** Rebuild in-memory state from a stored version: its believed periods become observations. */
+/**
+ * Rebuild in-memory state from a stored version. A node's observations come from the store's
+ * entity observations (set after this); its believed periods stand in only where none are stored.
+ */
 function restore(s: IterationState, v: Version) {
   if (v.kind === "node") {
     let fact = s.entities.get(v.id);
@@ -292,22 +327,20 @@ function restore(s: IterationState, v: Version) {
     fact.believed.push(v);
     fact.believed.sort((x, y) => x.valid_from - y.valid_from);
   } else if (v.kind === "relationship") {
-    let fact = s.relationships.get(v.id);
-    if (!fact) {
-      s.relationships.set(
-        v.id,
-        fact = {
-          id: v.id,
-          type: v.label,
-          from: v.from!,
-          to: v.to!,
-          observations: [],
-          believed: [],
-        },
-      );
+    const fact = s.relationships.get(v.id);
+    if (fact) {
+      fact.first = Math.min(fact.first, v.valid_from);
+      fact.believed.push(v);
+    } else {
+      s.relationships.set(v.id, {
+        id: v.id,
+        type: v.label,
+        from: v.from!,
+        to: v.to!,
+        first: v.valid_from,
+        believed: [v],
+      });
     }
-    fact.observations.push({ time: v.valid_from, props: {} });
-    fact.believed.push(v);
   } else {
     s.links.set(v.id, [...(s.links.get(v.id) ?? []), v]);
   }

@@ -7,7 +7,7 @@
  * an observation already reflected changes nothing.
  * @module
  */
-import { factId, stableStringify } from "../core/hash.ts";
+import { stableStringify } from "../core/hash.ts";
 import type { FactKind, GraphChanges, Version } from "../core/types.ts";
 
 export interface Observation {
@@ -76,10 +76,12 @@ export function reconcile(
       changes.closed.push({ kind: head.kind, version_id: v.version_id, at: now });
     }
   }
-  for (const [k, p] of wanted) {
+  for (const p of wanted.values()) {
     const v: Version = {
       ...head,
-      version_id: factId(head.id, k, String(now)),
+      // Unique: a fact is reconciled once per batch, periods differ in valid_from, and the
+      // system time strictly increases per batch.
+      version_id: `${head.id}@${p.valid_from}@${now}`,
       props: p.props,
       valid_from: p.valid_from,
       valid_to: p.valid_to,
@@ -92,6 +94,16 @@ export function reconcile(
   return kept.sort((a, b) => a.valid_from - b.valid_from);
 }
 
+/** Props text of believed versions, computed once per version (they are compared every batch). */
+const propsText = new WeakMap<object, string>();
+
+/** Canonical text of a props object (memoised per object). */
+export function propsKey(props: Record<string, unknown>): string {
+  let text = propsText.get(props);
+  if (text === undefined) propsText.set(props, text = stableStringify(props));
+  return text;
+}
+
 function periodKey(p: Period): string {
-  return `${p.valid_from}\u0000${p.valid_to ?? ""}\u0000${stableStringify(p.props)}`;
+  return `${p.valid_from}\u0000${p.valid_to ?? ""}\u0000${propsKey(p.props)}`;
 }

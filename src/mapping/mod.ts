@@ -58,7 +58,11 @@ export function createMapper(
         const props: Record<string, unknown> = {};
         for (const p of m.properties) {
           const v = readField(event, p.field);
-          if (v !== null && v !== undefined) props[p.name] = v;
+          // null and [] say nothing (an omitted `tags` defaults to []): they must not erase
+          // what earlier events said.
+          if (v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) {
+            props[p.name] = v;
+          }
         }
         out.entities.push({
           label: m.label,

@@ -283,11 +283,11 @@ async function write(p: Pipeline, item: Processed, pending: Set<string>, signal:
   for (const k of item.keys) pending.delete(k);
   p.model.done(item.iterations);
 
-  for (const v of item.changes.opened) {
-    if (v.kind === "node") t.add("entity_versions_total");
-    else if (v.kind === "relationship") t.add("relationship_versions_total");
-    else t.add("link_versions_total");
-  }
+  const opened = { node: 0, relationship: 0, link: 0 };
+  for (const v of item.changes.opened) opened[v.kind]++;
+  t.add("entity_versions_total", opened.node);
+  t.add("relationship_versions_total", opened.relationship);
+  t.add("link_versions_total", opened.link);
   for (const c of item.changes.closed) t.add("versions_closed_total", 1, { kind: c.kind });
   for (const d of item.dead) t.add("dlq_events_total", 1, { category: d.category });
   t.add("batches_total");

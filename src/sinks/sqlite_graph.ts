@@ -17,6 +17,10 @@ export const schema = z.strictObject({
   ),
 }).describe("Bi-temporal graph in a local SQLite file.");
 
+/** WAL: readers never block the writer, and a killed process leaves a consistent file. */
+export const PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+  PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;`;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS versions (
   version_id    TEXT PRIMARY KEY,
@@ -35,7 +39,14 @@ CREATE TABLE IF NOT EXISTS versions (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS versions_current ON versions (iteration_id, kind) WHERE superseded_at IS NULL;
 CREATE INDEX IF NOT EXISTS versions_fact ON versions (id);
-CREATE INDEX IF NOT EXISTS versions_time ON versions (iteration_id, valid_from, observed_at);
+-- Internal state, not part of the graph: every observation of each entity, so a restarted runner
+-- re-folds late events exactly. Replaced whole per batch (an entity has a handful).
+CREATE TABLE IF NOT EXISTS entity_observations (
+  iteration_id TEXT NOT NULL,
+  id           TEXT NOT NULL,
+  observations TEXT NOT NULL,      -- JSON [{time, props}]
+  PRIMARY KEY (iteration_id, id)
+) STRICT, WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS nodes AS
   SELECT id, iteration_id, label, key, props, valid_from, valid_to, observed_at FROM versions
   WHERE kind = 'node' AND superseded_at IS NULL;
@@ -61,19 +72,28 @@ export const sqlite: ComponentDef<typeof schema, GraphStore> = {
 
 export function openSqliteGraph(path: string): GraphStore {
   const db = new DatabaseSync(path);
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+  db.exec(PRAGMAS);
   db.exec(DDL);
+  // ON CONFLICT, not OR IGNORE: a replayed version is skipped, a broken row still fails the batch.
   const insert = db.prepare(
-    `INSERT OR IGNORE INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (version_id) DO NOTHING`,
+  );
+  const observe = db.prepare(
+    `INSERT INTO entity_observations VALUES (?, ?, ?)
+     ON CONFLICT (iteration_id, id) DO UPDATE SET observations = excluded.observations`,
   );
   const close = db.prepare(
     `UPDATE versions SET superseded_at = ? WHERE version_id = ? AND superseded_at IS NULL`,
   );
   return {
-    write(changes) {
+    async write(changes) {
       db.exec("BEGIN");
       try {
         for (const c of changes.closed) close.run(c.at, c.version_id);
+        for (const o of changes.observed ?? []) {
+          observe.run(o.iteration_id, o.id, JSON.stringify(o.observations));
+        }
         for (const v of changes.opened) {
           insert.run(
             v.version_id,
@@ -96,19 +116,26 @@ export function openSqliteGraph(path: string): GraphStore {
         db.exec("ROLLBACK");
         throw error;
       }
-      return Promise.resolve();
+      await Promise.resolve();
     },
-    load(iterations) {
-      if (iterations.length === 0) return Promise.resolve([]);
+    async load(iterations) {
+      if (iterations.length === 0) return { versions: [], observed: [] };
       const marks = iterations.map(() => "?").join(",");
       const rows = db.prepare(
         `SELECT * FROM versions WHERE superseded_at IS NULL AND iteration_id IN (${marks})`,
       ).all(...iterations);
-      return Promise.resolve(rows.map(toVersion));
+      const observed = db.prepare(
+        `SELECT * FROM entity_observations WHERE iteration_id IN (${marks})`,
+      ).all(...iterations).map((r) => ({
+        id: r.id as string,
+        iteration_id: r.iteration_id as string,
+        observations: JSON.parse(r.observations as string),
+      }));
+      return await Promise.resolve({ versions: rows.map(toVersion), observed });
     },
-    query(q) {
+    async query(q) {
       const { sql, params } = buildQuery(q);
-      return Promise.resolve(db.prepare(sql).all(...params).map(toVersion));
+      return await Promise.resolve(db.prepare(sql).all(...params).map(toVersion));
     },
     check: () => Promise.resolve(),
     close() {

@@ -24,7 +24,7 @@ export const schema = z.strictObject({
   stream: z.string().optional().describe(
     "Stream of every record; by default each event's event_type decides.",
   ),
-  batch_size: z.number().int().min(1).max(100_000).default(2000).describe("Records per batch."),
+  batch_size: z.number().int().min(1).max(100_000).default(5000).describe("Records per batch."),
 }).describe("Read events from a local file.");
 
 type Config = z.infer<typeof schema>;

@@ -33,8 +33,12 @@ export interface Telemetry {
 
 export function createTelemetry(): Telemetry {
   const values = new Map<string, { name: CounterName; labels: Labels; value: number }>();
-  const id = (name: string, labels: Labels) =>
-    name + JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+  // Hot path: called per event. Each call site passes its labels in one fixed order.
+  const id = (name: string, labels: Labels) => {
+    let k = name;
+    for (const l in labels) k += "\u0000" + l + "=" + labels[l];
+    return k;
+  };
   return {
     add(name, value = 1, labels = {}) {
       const k = id(name, labels);

@@ -1,0 +1,17 @@
+/** One benchmark run in its own process: prints {events, elapsed_ms, peak_rss_kb, links} as JSON. */
+import { loadSpec } from "../src/spec/mod.ts";
+import { compile, run } from "../src/runtime/mod.ts";
+
+const [input, state] = Deno.args;
+const { spec, errors } = await loadSpec(new URL("../pipeline.yaml", import.meta.url).pathname);
+if (!spec) throw new Error(JSON.stringify(errors));
+const pipeline = await compile(spec, { input, stateDir: state });
+const result = await run(pipeline);
+await pipeline.close();
+const status = await Deno.readTextFile("/proc/self/status");
+console.log(JSON.stringify({
+  events: result.telemetry.get("events_received_total"),
+  elapsed_ms: result.elapsed_ms,
+  peak_rss_kb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0),
+  links: result.telemetry.get("link_versions_total"),
+}));

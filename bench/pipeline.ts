@@ -1,0 +1,62 @@
+/**
+ * `deno task bench`: the embedded pipeline end to end (file → decode → validate → dedup → map →
+ * correlate → SQLite graph, metrics and dead letters) over generated corpora, one fresh process
+ * per size so peak memory (VmHWM) is that run's own. Prints events/s and peak RSS per size.
+ *
+ *   deno task bench                 # 200k and 1M events
+ *   deno task bench 200000          # one size
+ * @module
+ */
+import { corpus, eventsPerIteration, toJsonl } from "./corpus.ts";
+
+const sizes = Deno.args.length ? Deno.args.map(Number) : [200_000, 1_000_000];
+const root = new URL("..", import.meta.url).pathname;
+const cache = `${root}.cache/bench`;
+await Deno.mkdir(cache, { recursive: true });
+
+console.log("events      seconds   events/s   peak RSS MiB   link versions");
+for (const size of sizes) {
+  const file = await corpusFile(size);
+  const state = await Deno.makeTempDir({ prefix: "ics-bench-" });
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      `${root}bench/_run_once.ts`,
+      file,
+      state,
+    ],
+    stderr: "inherit",
+  }).output();
+  await Deno.remove(state, { recursive: true });
+  if (!out.success) Deno.exit(1);
+  const r = JSON.parse(new TextDecoder().decode(out.stdout));
+  console.log(
+    [
+      String(r.events).padEnd(11),
+      (r.elapsed_ms / 1000).toFixed(2).padStart(7),
+      Math.round(r.events / (r.elapsed_ms / 1000)).toString().padStart(10),
+      (r.peak_rss_kb / 1024).toFixed(0).padStart(14),
+      String(r.links).padStart(15),
+    ].join(" "),
+  );
+}
+
+/** A cached JSONL corpus of about `size` events (whole iterations), generated once. */
+async function corpusFile(size: number): Promise<string> {
+  const path = `${cache}/corpus-${size}.jsonl`;
+  if (await Deno.stat(path).then(() => true, () => false)) return path;
+  const iterations = Math.max(1, Math.round(size / eventsPerIteration()));
+  using f = await Deno.open(`${path}.tmp`, { write: true, create: true, truncate: true });
+  const enc = new TextEncoder();
+  let chunk = "";
+  for (const e of corpus({ iterations })) {
+    chunk += toJsonl(e);
+    if (chunk.length > 1 << 20) await f.write(enc.encode(chunk)), chunk = "";
+  }
+  await f.write(enc.encode(chunk));
+  await Deno.rename(`${path}.tmp`, path);
+  return path;
+}

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import type { GraphChanges, Version } from "../core/types.ts";
+import { type FactHead, fold, type Observation, type Period, reconcile } from "./timeline.ts";
+
+const head: FactHead = {
+  kind: "node",
+  id: "task-1",
+  iteration_id: "it-1",
+  label: "Task",
+  key: ["build"],
+};
+
+const empty = (): GraphChanges => ({ opened: [], closed: [], observed: [] });
+
+Deno.test("fold() lets later non-null values win and ends each period where the next begins", () => {
+  const periods = fold([
+    { time: 1000, props: { node_id: "build", status: "RUNNING" } },
+    { time: 2000, props: { status: "SUCCEEDED", duration_ms: 1000 } },
+  ]);
+  assert.deepEqual(periods, [
+    { valid_from: 1000, valid_to: 2000, props: { node_id: "build", status: "RUNNING" } },
+    {
+      valid_from: 2000,
+      valid_to: null,
+      props: { node_id: "build", status: "SUCCEEDED", duration_ms: 1000 },
+    },
+  ]);
+});
+
+Deno.test("fold() merges consecutive observations that change nothing into one period", () => {
+  const periods = fold([
+    { time: 1000, props: { status: "RUNNING" } },
+    { time: 2000, props: { status: "RUNNING" } },
+    { time: 2500, props: {} },
+    { time: 3000, props: { status: "SUCCEEDED" } },
+  ]);
+  assert.deepEqual(periods, [
+    { valid_from: 1000, valid_to: 3000, props: { status: "RUNNING" } },
+    { valid_from: 3000, valid_to: null, props: { status: "SUCCEEDED" } },
+  ]);
+});
+
+Deno.test("fold() lets a late observation split an earlier period", () => {
+  const inOrder: Observation[] = [
+    { time: 1000, props: { status: "RUNNING" } },
+    { time: 3000, props: { status: "SUCCEEDED" } },
+  ];
+  const late: Observation = { time: 2000, props: { status: "RETRYING", attempt: 2 } };
+  const periods = fold([...inOrder, late]);
+  assert.deepEqual(periods, [
+    { valid_from: 1000, valid_to: 2000, props: { status: "RUNNING" } },
+    { valid_from: 2000, valid_to: 3000, props: { status: "RETRYING", attempt: 2 } },
+    { valid_from: 3000, valid_to: null, props: { status: "SUCCEEDED", attempt: 2 } },
+  ]);
+  // Arrival order does not matter when the times differ.
+  assert.deepEqual(fold([late, ...inOrder]), periods);
+});
+
+Deno.test("fold() keeps arrival order for observations with equal timestamps", () => {
+  const a = { time: 1000, props: { status: "RUNNING" } };
+  const b = { time: 1000, props: { status: "FAILED" } };
+  assert.deepEqual(fold([a, b]), [{
+    valid_from: 1000,
+    valid_to: null,
+    props: { status: "FAILED" },
+  }]);
+  assert.deepEqual(fold([b, a]), [
+    { valid_from: 1000, valid_to: null, props: { status: "RUNNING" } },
+  ]);
+});
+
+Deno.test("fold() merges a period back when an equal-time observation restores the previous state", () => {
+  const periods = fold([
+    { time: 1000, props: { status: "RUNNING" } },
+    { time: 2000, props: { status: "FAILED" } },
+    { time: 2000, props: { status: "RUNNING" } },
+  ]);
+  assert.deepEqual(periods, [{ valid_from: 1000, valid_to: null, props: { status: "RUNNING" } }]);
+});
+
+Deno.test("fold() of no observations is no period", () => {
+  assert.deepEqual(fold([]), []);
+});
+
+Deno.test("reconcile() opens one version per new period, observed now and believed", () => {
+  const changes = empty();
+  const periods = fold([
+    { time: 1000, props: { status: "RUNNING" } },
+    { time: 2000, props: { status: "SUCCEEDED" } },
+  ]);
+  const believed = reconcile(head, [], periods, 50_000, changes);
+  assert.equal(changes.closed.length, 0);
+  assert.equal(changes.opened.length, 2);
+  assert.deepEqual(believed, changes.opened);
+  for (const v of changes.opened) {
+    assert.equal(v.kind, "node");
+    assert.equal(v.id, "task-1");
+    assert.equal(v.iteration_id, "it-1");
+    assert.equal(v.label, "Task");
+    assert.deepEqual(v.key, ["build"]);
+    assert.equal(v.observed_at, 50_000);
+    assert.equal(v.superseded_at, null);
+  }
+  assert.deepEqual(
+    believed.map((v) => [v.valid_from, v.valid_to, v.props.status]),
+    [[1000, 2000, "RUNNING"], [2000, null, "SUCCEEDED"]],
+  );
+  assert.notEqual(believed[0].version_id, believed[1].version_id);
+});
+
+Deno.test("reconcile() closes only the versions whose period changed", () => {
+  const observations: Observation[] = [
+    { time: 1000, props: { status: "RUNNING" } },
+    { time: 2000, props: { status: "SUCCEEDED" } },
+  ];
+  const first = empty();
+  const v1 = reconcile(head, [], fold(observations), 10_000, first);
+  const [running, succeeded] = v1;
+
+  observations.push({ time: 3000, props: { status: "FAILED" } });
+  const second = empty();
+  const v2 = reconcile(head, v1, fold(observations), 20_000, second);
+
+  // The first period is untouched; the open-ended second one now ends at 3000.
+  assert.deepEqual(second.closed, [{ kind: "node", version_id: succeeded.version_id, at: 20_000 }]);
+  assert.deepEqual(
+    second.opened.map((v) => [v.valid_from, v.valid_to, v.props.status, v.observed_at]),
+    [[2000, 3000, "SUCCEEDED", 20_000], [3000, null, "FAILED", 20_000]],
+  );
+  assert.equal(v2[0], running);
+  assert.deepEqual(v2.map((v) => v.valid_from), [1000, 2000, 3000]);
+});
+
+Deno.test("reconcile() closes every version a late observation changes, and keeps the others", () => {
+  const observations: Observation[] = [
+    { time: 1000, props: { status: "RUNNING" } },
+    { time: 3000, props: { status: "SUCCEEDED" } },
+    { time: 5000, props: { status: "ARCHIVED", attempt: 1 } },
+  ];
+  const v1 = reconcile(head, [], fold(observations), 10_000, empty());
+  observations.push({ time: 2000, props: { status: "RETRYING" } });
+  const changes = empty();
+  const v2 = reconcile(head, v1, fold(observations), 20_000, changes);
+  // [1000,3000) becomes [1000,2000); [2000,3000) is new; [3000,5000) and [5000,∞) are unchanged.
+  assert.deepEqual(changes.closed.map((c) => c.version_id), [v1[0].version_id]);
+  assert.deepEqual(
+    changes.opened.map((v) => [v.valid_from, v.valid_to, v.props.status]),
+    [[1000, 2000, "RUNNING"], [2000, 3000, "RETRYING"]],
+  );
+  assert.deepEqual(v2.map((v) => [v.valid_from, v.valid_to]), [
+    [1000, 2000],
+    [2000, 3000],
+    [3000, 5000],
+    [5000, null],
+  ]);
+  assert.equal(v2[2], v1[1]);
+  assert.equal(v2[3], v1[2]);
+});
+
+Deno.test("reconcile() of the same observations replayed changes nothing", () => {
+  const observations: Observation[] = [
+    { time: 1000, props: { status: "RUNNING" } },
+    { time: 2000, props: { status: "SUCCEEDED" } },
+  ];
+  const v1 = reconcile(head, [], fold(observations), 10_000, empty());
+  const changes = empty();
+  const v2 = reconcile(head, v1, fold([...observations, ...observations]), 20_000, changes);
+  assert.deepEqual(changes, { opened: [], closed: [], observed: [] });
+  assert.deepEqual(v2, v1);
+});
+
+Deno.test("reconcile() closes every believed version when no period is wanted (a retraction)", () => {
+  const periods: Period[] = [{ valid_from: 1000, valid_to: null, props: { confidence: 0.9 } }];
+  const link: FactHead = {
+    ...head,
+    kind: "link",
+    label: "CORRELATES",
+    key: [],
+    from: "a",
+    to: "b",
+  };
+  const believed: Version[] = reconcile(link, [], periods, 10_000, empty());
+  const changes = empty();
+  assert.deepEqual(reconcile(link, believed, [], 20_000, changes), []);
+  assert.deepEqual(changes.closed, [
+    { kind: "link", version_id: believed[0].version_id, at: 20_000 },
+  ]);
+  assert.equal(changes.opened.length, 0);
+});
+
+Deno.test("reconcile() version ids differ between system times for the same period", () => {
+  const periods: Period[] = [{ valid_from: 1000, valid_to: null, props: { status: "RUNNING" } }];
+  const a = reconcile(head, [], periods, 10_000, empty());
+  const b = reconcile(head, [], periods, 20_000, empty());
+  const c = reconcile(head, [], periods, 10_000, empty());
+  assert.notEqual(a[0].version_id, b[0].version_id);
+  assert.equal(a[0].version_id, c[0].version_id);
+});
