@@ -193,9 +193,11 @@ export async function run(
 async function process(p: Pipeline, batch: SourceBatch, pending: Set<string>): Promise<Processed> {
   const t = p.telemetry;
   const started = performance.now();
-  const dead: DeadLetter[] = [];
+  // Dead letters keep source order whatever stage rejected them.
+  const dead: { at: number; letter: DeadLetter }[] = [];
+  const order = new Map(batch.records.map((r, i) => [r, i]));
   const letter = (record: RawRecord, category: DlqCategory, reason: string, stream?: string) =>
-    dead.push(deadLetter(p, record, category, reason, stream));
+    dead.push({ at: order.get(record)!, letter: deadLetter(p, record, category, reason, stream) });
 
   // decode + validate
   const decoded: Envelope[] = [];
@@ -249,7 +251,7 @@ async function process(p: Pipeline, batch: SourceBatch, pending: Set<string>): P
     batch,
     events,
     changes: applied.changes,
-    dead,
+    dead: dead.sort((a, b) => a.at - b.at).map((d) => d.letter),
     keys,
     iterations: applied.iterations,
     received: batch.records.length,
