@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { Buffer } from "node:buffer";
 import type { ComponentDef, DedupStore } from "../core/component.ts";
 
 export const schema = z.strictObject({
@@ -14,28 +15,40 @@ export const schema = z.strictObject({
   ),
 }).describe("Keep idempotency keys in process memory (lost on restart).");
 
+/**
+ * Keys are kept compact: the first 128 bits of the hex digest as a 16-character one-byte string
+ * (a fresh flat string, not a slice pinning the 64-character original), and the expiry in whole
+ * seconds (a small integer, no boxed number): about a third of the memory per key.
+ */
+function compact(key: string): string {
+  return /^[0-9a-f]{64}$/.test(key) ? Buffer.from(key.slice(0, 32), "hex").toString("latin1") : key;
+}
+
 export function createMemoryStore(
   maxEntries: number,
   ttlSeconds: number,
   now: () => number = Date.now,
 ): DedupStore {
-  const expiry = new Map<string, number>();
+  const expiry = new Map<string, number>(); // compact key → expiry, epoch seconds
+  const seconds = () => Math.floor(now() / 1000);
   return {
     seen(keys) {
-      const t = now();
+      const t = now() / 1000;
       return Promise.resolve(keys.map((key) => {
-        const until = expiry.get(key);
+        const k = compact(key);
+        const until = expiry.get(k);
         if (until === undefined) return false;
         if (until > t) return true;
-        expiry.delete(key);
+        expiry.delete(k);
         return false;
       }));
     },
     commit(keys) {
-      const until = now() + ttlSeconds * 1000;
+      const until = seconds() + ttlSeconds;
       for (const key of keys) {
-        expiry.delete(key); // re-insert at the end: it is now the newest
-        expiry.set(key, until);
+        const k = compact(key);
+        expiry.delete(k); // re-insert at the end: it is now the newest
+        expiry.set(k, until);
       }
       for (const key of expiry.keys()) {
         if (expiry.size <= maxEntries) break;
