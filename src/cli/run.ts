@@ -10,6 +10,8 @@ Run the pipeline. On a file input it stops at the end of the file, flushes and p
 SIGINT or SIGTERM finishes the batch in flight, flushes and exits cleanly.
 ${COMMON_FLAGS}
   --input PATH     read this file instead of the target's file source path
+  --drain          stop once everything in the topics at start is processed (Kafka; a file
+                   source always stops at its end)
   --quiet          print nothing but errors
 
 Exit codes: 0 done, 1 invalid spec, 2 bad usage, 3 runtime failure.`;
@@ -23,6 +25,7 @@ export async function main(args: string[]): Promise<number> {
       input: { type: "string" },
       state: { type: "string" },
       quiet: { type: "boolean" },
+      drain: { type: "boolean" },
     },
   });
   const spec = await load(values.spec);
@@ -30,6 +33,7 @@ export async function main(args: string[]): Promise<number> {
     target: values.target,
     input: values.input,
     stateDir: values.state,
+    drain: values.drain,
     log: (level, message) => console.error(`${level}: ${message}`),
   });
   const controller = new AbortController();

@@ -22,6 +22,8 @@ export interface Context {
   specDir: string;
   /** Structured, non-console log sink (the CLI decides where it goes). */
   log: (level: "info" | "warn" | "error", message: string) => void;
+  /** Stop once everything that was in the input when the run started is processed (`--drain`). */
+  drain?: boolean;
 }
 
 /** `Extra` is what a role adds to the context (the dedup TTL, for instance). */
@@ -38,10 +40,18 @@ export interface Lifecycle {
   close(): Promise<void>;
 }
 
+/** Consumed positions to commit, in Kafka's terms (what a transactional producer sends). */
+export interface SourceOffsets {
+  group: string;
+  topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+}
+
 /** A batch from a source. `ack()` commits the source position past it. */
 export interface SourceBatch {
   records: RawRecord[];
   ack(): Promise<void>;
+  /** Set by log sources: the positions `ack()` would commit, for a transactional commit. */
+  offsets?: SourceOffsets;
 }
 
 export interface Source extends Lifecycle {
@@ -87,4 +97,9 @@ export interface MetricsStore extends Lifecycle {
 
 export interface DeadLetterQueue extends Lifecycle {
   write(letters: DeadLetter[]): Promise<void>;
+  /**
+   * Optional: write the letters and commit the source offsets in one transaction (Kafka). When
+   * present and the batch has offsets, the runtime calls this instead of `write()` + `ack()`.
+   */
+  writeAndCommit?(letters: DeadLetter[], offsets: SourceOffsets): Promise<void>;
 }

@@ -3,7 +3,7 @@
  *
  * ```
  * source ─batches─► process: decode → validate → dedup → map → correlate ─► [bounded queue] ─►
- *   write: graph ∥ metrics ∥ dead letters (retried) ─► dedup.commit(keys) ─► source ack
+ *   write: graph ∥ metrics (retried) ─► dead letters + source ack ─► dedup.commit(keys)
  * ```
  *
  * `compile()` turns a loaded spec and a target name into a {@link Pipeline} of components; `run()`
@@ -51,6 +51,8 @@ export interface CompileOptions {
   input?: string;
   /** State folder (default `.ics`). */
   stateDir?: string;
+  /** Stop once the input present at start is processed (log sources; files always end). */
+  drain?: boolean;
   log?: Context["log"];
 }
 
@@ -86,6 +88,7 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     stateDir: resolve(options.stateDir ?? ".ics"),
     specDir: spec.dir,
     log: options.log ?? (() => {}),
+    drain: options.drain,
   };
   await Deno.mkdir(ctx.stateDir, { recursive: true });
   const sourceConfig = options.input && t.source.type === "file"
@@ -278,10 +281,17 @@ async function write(p: Pipeline, item: Processed, pending: Set<string>, signal:
         received: item.received,
         elapsed_ms: performance.now() - item.started,
       })),
-    retry("dlq", () => p.dlq.write(item.dead)),
   ]);
+  // Dead letters last: a transactional queue commits them together with the source offsets, and
+  // offsets may move only once every other sink holds the batch.
+  const { offsets } = item.batch;
+  if (p.dlq.writeAndCommit && offsets) {
+    await retry("dlq", () => p.dlq.writeAndCommit!(item.dead, offsets));
+  } else {
+    await retry("dlq", () => p.dlq.write(item.dead));
+    await retry("source", () => item.batch.ack());
+  }
   await retry("dedup", () => p.dedup.commit(item.keys));
-  await retry("source", () => item.batch.ack());
   for (const k of item.keys) pending.delete(k);
   p.model.done(item.iterations);
 
