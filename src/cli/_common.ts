@@ -6,7 +6,7 @@
 import { type CompiledSpec, formatErrors, loadSpec } from "../spec/mod.ts";
 import { UserError } from "../core/errors.ts";
 import { graphStores } from "../sinks/mod.ts";
-import type { GraphStore } from "../core/component.ts";
+import { createComponent, type GraphStore } from "../core/component.ts";
 import type { EntityRef } from "../core/types.ts";
 import { resolve } from "node:path";
 
@@ -44,7 +44,7 @@ export async function openGraph(
   const t = spec.spec.targets[name];
   if (!t) throw new UserError(`target "${name}" is not defined in ${spec.file}`);
   const ctx = { stateDir: resolve(state ?? ".ics"), specDir: spec.dir, log: () => {} };
-  return await graphStores[t.graph.type].create(t.graph, ctx);
+  return await createComponent<GraphStore>(graphStores, t.graph, ctx);
 }
 
 /** An instant from ISO 8601 text or epoch milliseconds. */

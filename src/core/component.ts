@@ -103,3 +103,17 @@ export interface DeadLetterQueue extends Lifecycle {
    */
   writeAndCommit?(letters: DeadLetter[], offsets: SourceOffsets): Promise<void>;
 }
+
+/**
+ * Create the component that a config's `type:` names from a role's registry. (The registry lookup
+ * is sound, since the spec schema's unions are built from the same registries, but TypeScript
+ * cannot follow a union through an indexed access.)
+ */
+export function createComponent<T, Extra = unknown>(
+  registry: Record<string, { create(config: never, ctx: never): Promise<T> }>,
+  config: { type: string },
+  ctx: Context & Extra,
+): Promise<T> {
+  const def = registry[config.type] as unknown as ComponentDef<z.ZodType, T, Extra>;
+  return def.create(config, ctx);
+}

@@ -6,8 +6,9 @@ import { sha256 } from "../core/hash.ts";
 import type { Event } from "../core/types.ts";
 import { readField } from "../core/fields.ts";
 import { memory } from "./memory.ts";
+import { redis } from "./redis.ts";
 
-export const dedupStores = { memory } as const;
+export const dedupStores = { memory, redis } as const;
 
 /**
  * The idempotency key: SHA-256 of the configured fields joined by ":" (EVENTS.md default:

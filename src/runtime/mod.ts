@@ -14,14 +14,15 @@
  */
 import { resolve } from "node:path";
 import { Buffer } from "node:buffer";
-import type {
-  Context,
-  DeadLetterQueue,
-  DedupStore,
-  GraphStore,
-  MetricsStore,
-  Source,
-  SourceBatch,
+import {
+  type Context,
+  createComponent,
+  type DeadLetterQueue,
+  type DedupStore,
+  type GraphStore,
+  type MetricsStore,
+  type Source,
+  type SourceBatch,
 } from "../core/component.ts";
 import type {
   DeadLetter,
@@ -101,16 +102,16 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     return c;
   };
   try {
-    const source = await open(sources[sourceConfig.type].create(sourceConfig, ctx));
+    const source = await open(createComponent<Source>(sources, sourceConfig, ctx));
     const dedup = await open(
-      dedupStores[t.dedup.type].create(t.dedup, {
+      createComponent<DedupStore, { ttl_seconds: number }>(dedupStores, t.dedup, {
         ...ctx,
         ttl_seconds: spec.spec.dedup.ttl_seconds,
       }),
     );
-    const graph = await open(graphStores[t.graph.type].create(t.graph, ctx));
-    const metrics = await open(metricsStores[t.metrics.type].create(t.metrics, ctx));
-    const dlq = await open(deadLetterQueues[t.dlq.type].create(t.dlq, ctx));
+    const graph = await open(createComponent<GraphStore>(graphStores, t.graph, ctx));
+    const metrics = await open(createComponent<MetricsStore>(metricsStores, t.metrics, ctx));
+    const dlq = await open(createComponent<DeadLetterQueue>(deadLetterQueues, t.dlq, ctx));
     const engine = createEngine({
       rules: spec.rules,
       combine: spec.combine,

@@ -60,13 +60,17 @@ const relationship = z.strictObject({
 const target = z.strictObject({
   // One `type:` per registered component; add a component to its registry and its union here.
   source: z.discriminatedUnion("type", [sources.file.schema]).describe("Where events come from."),
-  dedup: z.discriminatedUnion("type", [dedupStores.memory.schema]).describe(
-    "Where idempotency keys are kept.",
-  ),
+  dedup: z.discriminatedUnion("type", [dedupStores.memory.schema, dedupStores.redis.schema])
+    .describe(
+      "Where idempotency keys are kept.",
+    ),
   graph: z.discriminatedUnion("type", [graphStores.sqlite.schema]).describe(
     "Where the bi-temporal graph is written.",
   ),
-  metrics: z.discriminatedUnion("type", [metricsStores.sqlite.schema]).describe(
+  metrics: z.discriminatedUnion("type", [
+    metricsStores.sqlite.schema,
+    metricsStores.postgres.schema,
+  ]).describe(
     "Where event metrics are written.",
   ),
   dlq: z.discriminatedUnion("type", [deadLetterQueues.file.schema]).describe(

@@ -1,0 +1,154 @@
+/**
+ * Redis dedup store (services target): a key per idempotency key, `SET key 1 EX ttl NX` once its
+ * batch is committed. Every call is ONE pipelined round trip, whatever the batch size: `seen()`
+ * sends a few `MGET`s, `commit()` one `SET … NX` per key, all in one write.
+ *
+ * The client fails fast instead of queueing: no offline queue, one retry per request, and a
+ * command timeout. A connection problem surfaces as a {@link RetriableError}, so the runtime retries
+ * the batch with backoff (while ioredis reconnects in the background) instead of dropping data.
+ * @module
+ */
+import { z } from "zod";
+import { Redis } from "ioredis";
+import type { ComponentDef, Context, DedupStore } from "../core/component.ts";
+import { RetriableError } from "../core/errors.ts";
+
+export const schema = z.strictObject({
+  type: z.literal("redis").describe("Keep idempotency keys in Redis."),
+  url: z.string().regex(/^rediss?:\/\//, 'must start with "redis://" or "rediss://"')
+    .default("redis://127.0.0.1:6379").describe(
+      "Redis URL: redis://[user:password@]host:port[/db]; rediss:// for TLS.",
+    ),
+  key_prefix: z.string().default("ics:dedup:").describe(
+    "Prepended to every idempotency key, so several pipelines can share one Redis.",
+  ),
+  connect_timeout_ms: z.number().int().min(1).default(5000).describe(
+    "How long to wait for the connection before the call fails (and is retried).",
+  ),
+  command_timeout_ms: z.number().int().min(1).default(5000).describe(
+    "How long to wait for a reply before the call fails (and is retried).",
+  ),
+}).describe("Keep idempotency keys in Redis, with a TTL (shared by every runner instance).");
+
+type Config = z.infer<typeof schema>;
+
+/** Keys per MGET: bounds a single command's size; all MGETs still go in one pipeline. */
+const MGET_CHUNK = 1000;
+
+/** Reply errors that say "try again later" rather than "this command is wrong". */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|OOM)\b/;
+
+export const redis: ComponentDef<typeof schema, DedupStore, { ttl_seconds: number }> = {
+  type: "redis",
+  schema,
+  create: (config, ctx) => createRedisStore(config, ctx.ttl_seconds, ctx),
+};
+
+/** Connect (failing with a RetriableError when Redis is unreachable) and return the store. */
+export async function createRedisStore(
+  config: Config,
+  ttlSeconds: number,
+  ctx: Pick<Context, "log">,
+): Promise<DedupStore> {
+  const where = redacted(config.url);
+  const client = new Redis(config.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false, // disconnected: fail now, the runtime retries with backoff
+    maxRetriesPerRequest: 1,
+    connectTimeout: config.connect_timeout_ms,
+    commandTimeout: config.command_timeout_ms,
+    retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2000), // reconnect in the background
+    connectionName: "ics-dedup",
+  });
+  // ioredis reports connection trouble as events; without a listener it prints to the console.
+  let down = false;
+  let lastError = "";
+  client.on("error", (error: Error) => {
+    lastError = error.message;
+    if (!down) ctx.log("warn", `Redis at "${where}" is unavailable: ${error.message}`);
+    down = true;
+  });
+  client.on("ready", () => {
+    if (down) ctx.log("info", `Redis at "${where}" is available again`);
+    down = false;
+  });
+
+  const fail = (error: unknown): Error => {
+    if (error instanceof RetriableError) return error;
+    const e = error instanceof Error ? error : new Error(String(error));
+    if (e.name === "ReplyError" && !TRANSIENT_REPLY.test(e.message)) {
+      return new Error(`Redis at "${where}" rejected the command: ${e.message}`);
+    }
+    return new RetriableError(`Redis at "${where}" is unavailable: ${e.message}`);
+  };
+  /** Run a pipeline: one write, one round trip; any failed command fails the call. */
+  const exec = async (pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> => {
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (error) {
+      throw fail(error);
+    }
+    if (!replies) throw new RetriableError(`Redis at "${where}" discarded the pipeline`);
+    return replies.map(([error, value]) => {
+      if (error) throw fail(error);
+      return value;
+    });
+  };
+
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect(); // stop reconnecting
+    // The rejection only says "Connection is closed"; the error event said why.
+    const reason = lastError || (error instanceof Error ? error.message : String(error));
+    throw new RetriableError(`Redis at "${where}" is unreachable: ${reason}`);
+  }
+
+  const prefix = config.key_prefix;
+  return {
+    async seen(keys) {
+      if (keys.length === 0) return [];
+      const pipeline = client.pipeline();
+      for (let i = 0; i < keys.length; i += MGET_CHUNK) {
+        pipeline.mget(keys.slice(i, i + MGET_CHUNK).map((k) => prefix + k));
+      }
+      const replies = (await exec(pipeline)) as (string | null)[][];
+      return replies.flat().map((v) => v !== null);
+    },
+    async commit(keys) {
+      if (keys.length === 0) return;
+      const pipeline = client.pipeline();
+      // NX: a key already seen keeps its first expiry (a replay does not extend it).
+      for (const k of keys) pipeline.set(prefix + k, "1", "EX", ttlSeconds, "NX");
+      await exec(pipeline);
+    },
+    async check() {
+      try {
+        await client.ping();
+      } catch (error) {
+        throw fail(error);
+      }
+    },
+    async close() {
+      if (client.status === "ready") {
+        try {
+          await client.quit(); // waits for replies in flight, then closes
+          return;
+        } catch { /* fall through: drop the connection */ }
+      }
+      client.disconnect();
+    },
+  };
+}
+
+/** The URL without its password, for messages. */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+}
