@@ -9,7 +9,8 @@
  * @module
  */
 import { z } from "zod";
-import { Redis } from "ioredis";
+// The client is loaded on first use: the embedded target never pays for it (nor its env reads).
+import type { Redis } from "ioredis";
 import type { ComponentDef, Context, DedupStore } from "../core/component.ts";
 import { RetriableError } from "../core/errors.ts";
 
@@ -51,7 +52,8 @@ export async function createRedisStore(
   ctx: Pick<Context, "log">,
 ): Promise<DedupStore> {
   const where = redacted(config.url);
-  const client = new Redis(config.url, {
+  const { Redis } = await import("ioredis");
+  const client: Redis = new Redis(config.url, {
     lazyConnect: true,
     enableOfflineQueue: false, // disconnected: fail now, the runtime retries with backoff
     maxRetriesPerRequest: 1,

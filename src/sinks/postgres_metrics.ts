@@ -12,7 +12,8 @@
  * @module
  */
 import { z } from "zod";
-import postgresJs from "postgres";
+// The client is loaded on first use: the embedded target never pays for it.
+import type postgresJs from "postgres";
 import type { ComponentDef, MetricsStore } from "../core/component.ts";
 import type { Envelope } from "../core/types.ts";
 import { RetriableError } from "../core/errors.ts";
@@ -48,7 +49,8 @@ export const postgres: ComponentDef<typeof schema, MetricsStore> = {
   schema,
   async create(config, ctx) {
     const where = redacted(config.url);
-    const sql = postgresJs(config.url, {
+    const { default: postgresJs } = await import("postgres");
+    const sql: Sql = postgresJs(config.url, {
       max: 4,
       connect_timeout: config.connect_timeout_ms / 1000,
       idle_timeout: 60,
