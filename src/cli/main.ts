@@ -10,8 +10,9 @@ import * as links from "./links.ts";
 import * as explain from "./explain.ts";
 import * as query from "./query.ts";
 import * as schema from "./schema.ts";
+import * as recorrelate from "./recorrelate.ts";
 
-const commands = { run, validate, links, explain, query, schema } as const;
+const commands = { run, validate, links, explain, query, schema, recorrelate } as const;
 
 const HELP = `ics: a declarative runner for trimodal event pipelines
 
@@ -23,6 +24,7 @@ Commands:
   links      export correlation links as JSON Lines
   explain    why two entities are linked, or why not
   query      entities and links of an iteration, with time travel (--as-of, --known-at)
+  recorrelate  apply the current correlation policy to the stored graph
   schema     write the JSON Schemas for editors
 
 "ics <command> --help" tells more. Exit codes: 0 ok, 1 invalid spec or check failed,

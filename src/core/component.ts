@@ -86,6 +86,8 @@ export interface GraphStore extends Lifecycle {
   /** Believed versions and entity observations of the given iterations (to rebuild state). */
   load(iterations: string[]): Promise<{ versions: Version[]; observed: EntityObservations[] }>;
   query(query: VersionQuery): Promise<Version[]>;
+  /** Every iteration in the graph (for whole-graph commands such as recorrelate). */
+  iterations?(): Promise<string[]>;
 }
 
 export interface MetricsStore extends Lifecycle {

@@ -77,6 +77,12 @@ export interface GraphModel {
   ): ApplyResult;
   /** The batch that touched these iterations is written: they may be evicted again. */
   done(iterations: string[]): void;
+  /**
+   * Apply the current policy to iterations as stored: every link is re-evaluated; links the
+   * policy drops are closed, rescored ones (or ones made by another policy) get a new version,
+   * new ones are opened. Nothing is deleted: the old links stay queryable in system time.
+   */
+  recorrelate(iterations: string[], now: number): Promise<ApplyResult>;
   /** Iterations currently held in memory. */
   size(): number;
 }
@@ -210,6 +216,29 @@ export function createGraphModel(
         };
         const period = { valid_from: fact.first, valid_to: null, props: {} };
         fact.believed = reconcile(head, fact.believed, [period], now, changes);
+      }
+      evict();
+      return result;
+    },
+
+    async recorrelate(iterations, wallClock) {
+      const now = lastNow = Math.max(wallClock, lastNow + 1);
+      const result: ApplyResult = {
+        changes: { opened: [], closed: [], observed: [] },
+        linksByRule: new Map(),
+        retracted: 0,
+        iterations: [],
+      };
+      // Start from the store, not from memory: state built under another policy is stale.
+      for (const id of iterations) states.delete(id);
+      await this.prepare(iterations);
+      for (const id of iterations) {
+        const s = states.get(id)!;
+        const pairs = new Set(s.index.evidence.keys());
+        for (const versions of s.links.values()) {
+          pairs.add(pairId(versions[0].from!, versions[0].to!));
+        }
+        for (const pair of pairs) relink(s, pair, engine, policy, now, result);
       }
       evict();
       return result;

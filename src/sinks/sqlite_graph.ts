@@ -133,6 +133,10 @@ export function openSqliteGraph(path: string): GraphStore {
       }));
       return await Promise.resolve({ versions: rows.map(toVersion), observed });
     },
+    async iterations() {
+      const rows = db.prepare(`SELECT DISTINCT iteration_id FROM versions ORDER BY 1`).all();
+      return await Promise.resolve(rows.map((r) => r.iteration_id as string));
+    },
     async query(q) {
       const { sql, params } = buildQuery(q);
       return await Promise.resolve(db.prepare(sql).all(...params).map(toVersion));

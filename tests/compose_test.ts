@@ -1,0 +1,77 @@
+/**
+ * docker-compose.yml cannot run here (no Docker engine), so this test keeps it honest: the same
+ * services, host ports and defaults as the native scripts and the `services` target.
+ */
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { hostPort, SERVICES } from "./integration/_services.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const compose = parse(await Deno.readTextFile(`${root}docker-compose.yml`));
+const pipeline = await Deno.readTextFile(`${root}pipeline.yaml`);
+
+/** `${VAR:-default}` references in the services target of pipeline.yaml. */
+function targetVariables(): Map<string, string> {
+  const target = pipeline.slice(pipeline.indexOf("  services:"));
+  return new Map([...target.matchAll(/\$\{([A-Z_]+):-([^}]*)\}/g)].map((m) => [m[1], m[2]]));
+}
+
+const hostPorts = (service: string): number[] =>
+  (compose.services[service].ports ?? []).map((p: string) => Number(String(p).split(":")[0]));
+
+Deno.test("docker-compose.yml has every service, pinned and health-checked", () => {
+  for (
+    const name of [
+      "kafka",
+      "schema-registry",
+      "neo4j",
+      "redis",
+      "postgres",
+      "jaeger",
+      "prometheus",
+      "grafana",
+      "ics",
+    ]
+  ) {
+    const s = compose.services[name];
+    assert.ok(s, `service ${name} is missing`);
+    assert.match(s.image, /:[\w.-]+$/, `${name} image is not pinned`);
+    assert.doesNotMatch(s.image, /:latest$/, `${name} image is pinned to latest`);
+    if (name !== "ics") assert.ok(s.healthcheck?.test, `${name} has no health check`);
+  }
+  assert.match(compose.services.postgres.image, /timescale/);
+});
+
+Deno.test("docker-compose.yml publishes the ports the native scripts and tests use", () => {
+  const expect: [string, keyof typeof SERVICES][] = [
+    ["kafka", "kafka"],
+    ["schema-registry", "schema_registry"],
+    ["neo4j", "neo4j"],
+    ["redis", "redis"],
+    ["postgres", "postgres"],
+  ];
+  for (const [service, native] of expect) {
+    assert.ok(
+      hostPorts(service).includes(hostPort(native).port),
+      `${service} must publish ${hostPort(native).port}`,
+    );
+  }
+});
+
+Deno.test("the services target's variables default to the native addresses and compose sets them all", () => {
+  const vars = targetVariables();
+  const expected: Record<string, string> = {
+    KAFKA_BROKERS: SERVICES.kafka,
+    SCHEMA_REGISTRY_URL: SERVICES.schema_registry,
+    REDIS_URL: SERVICES.redis,
+    NEO4J_URI: SERVICES.neo4j,
+    POSTGRES_URL: SERVICES.postgres,
+  };
+  for (const [name, value] of Object.entries(expected)) {
+    assert.equal(vars.get(name), value, `pipeline.yaml services target: \${${name}:-...}`);
+    assert.ok(compose.services.ics.environment[name], `compose ics service must set ${name}`);
+  }
+  for (const name of vars.keys()) {
+    assert.ok(name in compose.services.ics.environment, `compose ics service must set ${name}`);
+  }
+});
