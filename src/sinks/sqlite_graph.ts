@@ -167,7 +167,7 @@ function buildQuery(q: VersionQuery): { sql: string; params: SQLInputValue[] } {
     params.push(q.valid_at, q.valid_at);
   }
   const sql = `SELECT * FROM versions ${where.length ? "WHERE " + where.join(" AND ") : ""}
-    ORDER BY kind, label, key, valid_from, observed_at`;
+    ORDER BY kind, label, key, valid_from, observed_at, version_id`;
   return { sql, params };
 }
 

@@ -64,9 +64,10 @@ const target = z.strictObject({
     .describe(
       "Where idempotency keys are kept.",
     ),
-  graph: z.discriminatedUnion("type", [graphStores.sqlite.schema]).describe(
-    "Where the bi-temporal graph is written.",
-  ),
+  graph: z.discriminatedUnion("type", [graphStores.sqlite.schema, graphStores.neo4j.schema])
+    .describe(
+      "Where the bi-temporal graph is written.",
+    ),
   metrics: z.discriminatedUnion("type", [
     metricsStores.sqlite.schema,
     metricsStores.postgres.schema,
@@ -77,6 +78,25 @@ const target = z.strictObject({
     "Where dead letters go.",
   ),
 }).describe("Where the pipeline runs: one component per role.");
+
+const observability = z.strictObject({
+  http_port: z.number().int().min(0).max(65_535).optional().describe(
+    "Port of /metrics, /healthz and /readyz; 0 turns them off. Unset: 8000 when the source is a " +
+      "log (a long-running service), off for a file source (a short run; two at once must not " +
+      "fight over a port). `run --metrics-port` overrides.",
+  ),
+  http_host: z.string().min(1).default("0.0.0.0").describe("Address the endpoint listens on."),
+  tracing: z.strictObject({
+    enabled: z.boolean().default(false).describe(
+      "Export OpenTelemetry spans: one per batch and stage, linked to each event's producer span.",
+    ),
+    otlp_endpoint: z.string().min(1).default("http://127.0.0.1:4318").describe(
+      "OTLP/HTTP collector base URL (Jaeger: port 4318); /v1/traces is appended.",
+    ),
+    service_name: z.string().min(1).default("ics").describe("service.name of the spans."),
+    sample_ratio: z.number().min(0).max(1).default(1).describe("Share of batches traced."),
+  }).prefault({}),
+}).describe("Metrics endpoint and tracing.");
 
 export const pipelineSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -120,6 +140,7 @@ export const pipelineSchema = z.strictObject({
       "Processed batches that may wait for the sinks before the source is paused.",
     ),
   }).prefault({}),
+  observability: observability.prefault({}),
   default_target: z.string().default("local"),
   targets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), target).describe(
     "Where the spec runs, by name (--target).",
