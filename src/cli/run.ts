@@ -1,7 +1,11 @@
 /** `ics run`: run the pipeline on a target until its input ends (or SIGINT/SIGTERM). */
 import { parseArgs } from "node:util";
 import { compile, run } from "../runtime/mod.ts";
+import { type CompiledSpec, formatErrors, loadSpec } from "../spec/mod.ts";
+import { stableStringify } from "../core/hash.ts";
+import { dirname } from "node:path";
 import { COMMON_FLAGS, load } from "./_common.ts";
+import { createObserver, metricsPort, OBSERVE_FLAGS } from "./_observe.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
 export const help = `Usage: ics run [--target NAME] [--input PATH] [--state DIR] [--spec FILE]
@@ -12,7 +16,12 @@ ${COMMON_FLAGS}
   --input PATH     read this file instead of the target's file source path
   --drain          stop once everything in the topics at start is processed (Kafka; a file
                    source always stops at its end)
-  --quiet          print nothing but errors
+  --watch          reload the correlation policy (rules and the correlation section) when
+                   pipeline.yaml or a rule file changes; an invalid change is reported with its
+                   errors and the running policy stays
+${OBSERVE_FLAGS}
+  --quiet          print nothing but errors (and no live status line, which is shown only
+                   when stderr is a terminal)
 
 Exit codes: 0 done, 1 invalid spec, 2 bad usage, 3 runtime failure.`;
 
@@ -26,23 +35,35 @@ export async function main(args: string[]): Promise<number> {
       state: { type: "string" },
       quiet: { type: "boolean" },
       drain: { type: "boolean" },
+      "metrics-port": { type: "string" },
+      watch: { type: "boolean" },
     },
   });
   const spec = await load(values.spec);
+  const observer = createObserver(values.quiet);
   const pipeline = await compile(spec, {
     target: values.target,
     input: values.input,
     stateDir: values.state,
     drain: values.drain,
-    log: (level, message) => console.error(`${level}: ${message}`),
+    log: (level, message) => {
+      if (level === "info" && values.quiet) return;
+      observer.clear();
+      console.error(`${level}: ${message}`);
+    },
   });
   const controller = new AbortController();
   const stop = () => controller.abort();
   const signals = ["SIGINT", "SIGTERM"] as const;
   for (const s of signals) Deno.addSignalListener(s, stop);
   try {
+    await observer.start(pipeline, metricsPort(values["metrics-port"], pipeline));
     await pipeline.source.check();
-    const result = await run(pipeline, controller.signal);
+    const watcher = values.watch ? watchPolicy(spec) : undefined;
+    const result = await run(pipeline, controller.signal, { reload: watcher?.reload }).finally(
+      () => watcher?.close(),
+    );
+    await observer.stop();
     if (!values.quiet) {
       console.log(
         summary(pipeline.target, pipeline.ctx.stateDir, result.elapsed_ms, result.telemetry),
@@ -51,6 +72,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, stop);
+    await observer.stop();
     await pipeline.close();
   }
 }
@@ -92,4 +114,43 @@ function summary(target: string, state: string, ms: number, t: Telemetry): strin
       ? "\n  Nothing new to read: the input was already processed (delete the state folder or pass --state to start over)."
       : "",
   ].filter(Boolean).join("\n");
+}
+
+/**
+ * Watch the spec and its rule folders. `reload()` (called between batches) compiles the changed
+ * spec: a new policy is returned for the runtime to swap in; an invalid spec is reported and the
+ * running policy stays. Only the correlation policy is reloaded; other changes need a restart.
+ */
+function watchPolicy(current: CompiledSpec) {
+  const folders = new Set([current.dir, ...current.ruleFiles.map((f) => dirname(f))]);
+  const fsWatcher = Deno.watchFs([...folders], { recursive: false });
+  let changed = false;
+  (async () => {
+    for await (const e of fsWatcher) if (e.paths.some((p) => /\.ya?ml$/.test(p))) changed = true;
+  })().catch(() => {});
+  const outside = (s: CompiledSpec) => stableStringify({ ...s.spec, correlation: undefined });
+  return {
+    async reload(): Promise<CompiledSpec | undefined> {
+      if (!changed) return undefined;
+      changed = false;
+      const { spec, errors } = await loadSpec(current.file);
+      if (!spec) {
+        console.error(formatErrors(errors));
+        console.error(
+          `ics run: the changed spec is invalid; policy ${current.policy} keeps running`,
+        );
+        return undefined;
+      }
+      if (outside(spec) !== outside(current)) {
+        console.error(
+          "ics run: changes outside the correlation policy take effect after a restart",
+        );
+      }
+      if (spec.policy === current.policy) return undefined;
+      console.error(`ics run: policy ${current.policy} → ${spec.policy}`);
+      current = spec;
+      return spec;
+    },
+    close: () => fsWatcher.close(),
+  };
 }

@@ -7,16 +7,22 @@ export interface Queue<T> extends AsyncIterable<T> {
   put(item: T): Promise<void>;
   /** No more items: iteration ends once the queue is drained. */
   end(): void;
+  /** The consumer died: waiting and future `put()`s reject with this error. */
+  fail(error: unknown): void;
 }
 
 export function boundedQueue<T>(capacity: number): Queue<T> {
   const items: T[] = [];
   let ended = false;
+  let failure: { error: unknown } | undefined;
   let wakeReader: (() => void) | undefined;
-  const writers: (() => void)[] = [];
+  const writers: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   return {
     async put(item) {
-      while (items.length >= capacity) await new Promise<void>((r) => writers.push(r));
+      while (items.length >= capacity || failure) {
+        if (failure) throw failure.error;
+        await new Promise<void>((resolve, reject) => writers.push({ resolve, reject }));
+      }
       items.push(item);
       wakeReader?.();
     },
@@ -24,11 +30,15 @@ export function boundedQueue<T>(capacity: number): Queue<T> {
       ended = true;
       wakeReader?.();
     },
+    fail(error) {
+      failure = { error };
+      for (const w of writers.splice(0)) w.reject(error);
+    },
     async *[Symbol.asyncIterator]() {
       while (true) {
         if (items.length) {
           const item = items.shift()!;
-          writers.shift()?.();
+          writers.shift()?.resolve();
           yield item;
         } else if (ended) {
           return;

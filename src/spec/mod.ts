@@ -56,6 +56,8 @@ export interface CompiledSpec {
   relationships: RelationshipMapping[];
   rules: Rule[];
   ruleSpecs: RuleSpec[];
+  /** The rule files the globs matched (absolute paths). */
+  ruleFiles: string[];
   combine: "max" | "noisy_or";
   min_confidence: number;
   /** Stable hash of the correlation policy: the rules, how they combine and the threshold. */
@@ -110,7 +112,7 @@ export async function loadSpec(
   for (const s of streams.values()) for (const t of s.eventTypes) streamOfEventType.set(t, s.name);
   const entities = compileEntities(spec, streams, at);
   const relationships = compileRelationships(spec, streams, entities, at);
-  const { rules, ruleSpecs } = await compileRules(
+  const { rules, ruleSpecs, ruleFiles } = await compileRules(
     spec,
     dir,
     streams,
@@ -141,6 +143,7 @@ export async function loadSpec(
       relationships,
       rules,
       ruleSpecs,
+      ruleFiles,
       combine,
       min_confidence,
       policy: sha256(stableStringify({ rules: ruleSpecs, combine, min_confidence })).slice(0, 16),
@@ -291,12 +294,14 @@ async function compileRules(
 ) {
   const rules: Rule[] = [];
   const ruleSpecs: RuleSpec[] = [];
+  const ruleFiles: string[] = [];
   const seen = new Map<string, string>();
   const labels = new Map(entities.map((e) => [e.label, e]));
   for (const [i, pattern] of spec.correlation.rules.entries()) {
     const files = await expandGlob(resolve(dir, pattern));
     if (files.length === 0) at(["correlation", "rules", i], `no rule file matches "${pattern}"`);
     for (const path of files) {
+      ruleFiles.push(path);
       const { loaded, value, errors: fileErrors } = await loadRuleFile(path, env);
       errors.push(...fileErrors);
       for (const [r, config] of (value?.rules ?? []).entries()) {
@@ -323,7 +328,7 @@ async function compileRules(
       }
     }
   }
-  return { rules, ruleSpecs };
+  return { rules, ruleSpecs, ruleFiles };
 }
 
 /** A rule file, parsed and validated against the rule file schema. */
