@@ -10,7 +10,7 @@ import type { GraphStore, VersionQuery } from "../../src/core/component.ts";
 import type { GraphChanges, Version } from "../../src/core/types.ts";
 import { RetriableError } from "../../src/core/errors.ts";
 import { openSqliteGraph } from "../../src/sinks/sqlite_graph.ts";
-import { openNeo4jGraph, schema, sortVersions } from "../../src/sinks/neo4j_graph.ts";
+import { openNeo4jGraph, schema, sortVersions } from "../../src/sinks/neo4j_graph/mod.ts";
 import { createGraphModel, entityId, linkId, relationshipId } from "../../src/graph/mod.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
 import { compile, run } from "../../src/runtime/mod.ts";
