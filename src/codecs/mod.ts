@@ -73,7 +73,11 @@ function conform(
     else {
       const d = f.defaultValue();
       if (d === undefined) missing.push(`"${f.name}"`);
-      else event[f.name] = d !== null && typeof d === "object" ? structuredClone(d) : d;
+      else {event[f.name] = Array.isArray(d)
+          ? [...d]
+          : d !== null && typeof d === "object"
+          ? { ...d }
+          : d;}
     }
   }
   if (missing.length) {
