@@ -13,7 +13,9 @@ const pipeline = await Deno.readTextFile(`${root}pipeline.yaml`);
 /** `${VAR:-default}` references in the services target of pipeline.yaml. */
 function targetVariables(): Map<string, string> {
   const target = pipeline.slice(pipeline.indexOf("  services:"));
-  return new Map([...target.matchAll(/\$\{([A-Z_]+):-([^}]*)\}/g)].map((m) => [m[1], m[2]]));
+  return new Map(
+    [...target.matchAll(/\$\{([A-Z][A-Z0-9_]*):-([^}]*)\}/g)].map((m) => [m[1], m[2]]),
+  );
 }
 
 const hostPorts = (service: string): number[] =>

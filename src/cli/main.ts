@@ -11,8 +11,22 @@ import * as explain from "./explain.ts";
 import * as query from "./query.ts";
 import * as schema from "./schema.ts";
 import * as recorrelate from "./recorrelate.ts";
+import * as produce from "./produce.ts";
+import * as topics from "./topics.ts";
+import * as schemas from "./schemas.ts";
 
-const commands = { run, validate, links, explain, query, schema, recorrelate } as const;
+const commands = {
+  run,
+  validate,
+  links,
+  explain,
+  query,
+  recorrelate,
+  produce,
+  topics,
+  schemas,
+  schema,
+} as const;
 
 const HELP = `ics: a declarative runner for trimodal event pipelines
 
@@ -25,6 +39,9 @@ Commands:
   explain    why two entities are linked, or why not
   query      entities and links of an iteration, with time travel (--as-of, --known-at)
   recorrelate  apply the current correlation policy to the stored graph
+  produce    publish JSONL events to the stream topics as Avro (registering the schemas)
+  topics     create the stream and dead-letter topics
+  schemas    check local Avro schemas against the registry (BACKWARD compatibility)
   schema     write the JSON Schemas for editors
 
 "ics <command> --help" tells more. Exit codes: 0 ok, 1 invalid spec or check failed,

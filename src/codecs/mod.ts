@@ -9,6 +9,7 @@ import type { DlqCategory, Event, RawRecord } from "../core/types.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { decodeJson } from "./json.ts";
 import { decodeAvro } from "./avro.ts";
+import { decodeConfluent, type WriterSchemas } from "./confluent.ts";
 
 export type Decoded =
   | { ok: true; stream: string; event: Event }
@@ -16,7 +17,11 @@ export type Decoded =
 
 export type Decoder = (record: RawRecord) => Decoded;
 
-export function createDecoder(compiled: CompiledSpec, now: () => number = Date.now): Decoder {
+export function createDecoder(
+  compiled: CompiledSpec,
+  now: () => number = Date.now,
+  writerSchema: WriterSchemas = () => undefined,
+): Decoder {
   const limits = compiled.spec.validation;
   return (record) => {
     if (record.value.length > limits.max_event_bytes) {
@@ -49,7 +54,9 @@ export function createDecoder(compiled: CompiledSpec, now: () => number = Date.n
     const stream = record.stream;
     const s = stream ? compiled.streams.get(stream) : undefined;
     if (!s) return fail("decode_error", `binary record without a known stream`);
-    const decoded = decodeAvro(s.type, record.value);
+    const decoded = record.format === "avro_confluent"
+      ? decodeConfluent(record.value, writerSchema, s.type)
+      : decodeAvro(s.type, record.value);
     if (!decoded.ok) return fail("decode_error", decoded.reason, stream);
     return plausible(decoded.event as Event, s.name, limits, now());
   };

@@ -5,6 +5,7 @@
  * @module
  */
 import type { z } from "zod";
+import type avro from "avsc";
 import type {
   DeadLetter,
   EntityObservations,
@@ -49,7 +50,11 @@ export interface SourceOffsets {
 /** A batch from a source. `ack()` commits the source position past it. */
 export interface SourceBatch {
   records: RawRecord[];
-  ack(): Promise<void>;
+  /**
+   * Commit the source position past this batch. `committed: true` says the offsets were already
+   * committed (in the dead-letter transaction): only release the batch.
+   */
+  ack(options?: { committed?: boolean }): Promise<void>;
   /** Set by log sources: the positions `ack()` would commit, for a transactional commit. */
   offsets?: SourceOffsets;
 }
@@ -57,6 +62,8 @@ export interface SourceBatch {
 export interface Source extends Lifecycle {
   /** Batches until the input ends (file) or the signal aborts. */
   batches(signal: AbortSignal): AsyncIterable<SourceBatch>;
+  /** Writer schemas by registry id, for Confluent-framed Avro (prefetched per batch). */
+  writerSchema?(id: number): avro.Type | undefined;
 }
 
 /** Idempotency keys: checked before processing, marked seen only after the batch commits. */

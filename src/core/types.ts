@@ -54,6 +54,8 @@ export type DlqCategory = typeof DLQ_CATEGORIES[number];
 /** A record the pipeline could not process; nothing is dropped silently. */
 export interface DeadLetter {
   category: DlqCategory;
+  /** The original message key, when the source had one. */
+  key?: string;
   reason: string;
   stream?: string;
   position: Position;

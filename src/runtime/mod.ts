@@ -105,6 +105,7 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
   const sourceConfig = options.input && t.source.type === "file"
     ? { ...t.source, path: resolve(options.input) }
     : t.source;
+  const telemetry = createTelemetry();
   const opened: { close(): Promise<void> }[] = [];
   const open = async <T extends { close(): Promise<void> }>(p: Promise<T>) => {
     const c = await p;
@@ -112,7 +113,18 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     return c;
   };
   try {
-    const source = await open(createComponent<Source>(sources, sourceConfig, ctx));
+    // The stream → topic map reaches log sources through the context.
+    const streamTopics = Object.fromEntries(
+      [...spec.streams.values()].map((s) => [s.name, s.topic]),
+    );
+    // Telemetry too: a log source reports its consumer lag (`telemetry.setLag`).
+    const source = await open(
+      createComponent<Source, { streamTopics: Record<string, string>; telemetry: Telemetry }>(
+        sources,
+        sourceConfig,
+        { ...ctx, streamTopics, telemetry },
+      ),
+    );
     const dedup = await open(
       createComponent<DedupStore, { ttl_seconds: number }>(dedupStores, t.dedup, {
         ...ctx,
@@ -122,7 +134,6 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     const graph = await open(createComponent<GraphStore>(graphStores, t.graph, ctx));
     const metrics = await open(createComponent<MetricsStore>(metricsStores, t.metrics, ctx));
     const dlq = await open(createComponent<DeadLetterQueue>(deadLetterQueues, t.dlq, ctx));
-    const telemetry = createTelemetry();
     const tracer = createTracer(telemetry, {
       config: spec.spec.observability.tracing,
       exporter: options.spanExporter,
@@ -143,7 +154,7 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
       graph,
       metrics,
       dlq,
-      decoder: createDecoder(spec),
+      decoder: createDecoder(spec, Date.now, source.writerSchema?.bind(source)),
       mapper: createMapper(spec.entities, spec.relationships),
       engine,
       model: createGraphModel(
@@ -396,6 +407,7 @@ async function write(p: Pipeline, item: Processed, pending: Set<string>, signal:
   let stage = trace.stage("write_dlq");
   if (p.dlq.writeAndCommit && offsets) {
     await retry("dlq", () => p.dlq.writeAndCommit!(item.dead, offsets));
+    await retry("source", () => item.batch.ack({ committed: true }));
     stage();
     stage = trace.stage("commit");
   } else {
@@ -449,6 +461,7 @@ function deadLetter(
   payload ??= Buffer.from(record.value).toString("base64");
   return {
     category,
+    ...(record.key !== undefined ? { key: record.key } : {}),
     reason,
     ...(stream ? { stream } : {}),
     position: record.position,

@@ -59,7 +59,9 @@ const relationship = z.strictObject({
 
 const target = z.strictObject({
   // One `type:` per registered component; add a component to its registry and its union here.
-  source: z.discriminatedUnion("type", [sources.file.schema]).describe("Where events come from."),
+  source: z.discriminatedUnion("type", [sources.file.schema, sources.kafka.schema]).describe(
+    "Where events come from.",
+  ),
   dedup: z.discriminatedUnion("type", [dedupStores.memory.schema, dedupStores.redis.schema])
     .describe(
       "Where idempotency keys are kept.",
@@ -74,9 +76,10 @@ const target = z.strictObject({
   ]).describe(
     "Where event metrics are written.",
   ),
-  dlq: z.discriminatedUnion("type", [deadLetterQueues.file.schema]).describe(
-    "Where dead letters go.",
-  ),
+  dlq: z.discriminatedUnion("type", [deadLetterQueues.file.schema, deadLetterQueues.kafka.schema])
+    .describe(
+      "Where dead letters go.",
+    ),
 }).describe("Where the pipeline runs: one component per role.");
 
 const observability = z.strictObject({

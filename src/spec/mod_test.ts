@@ -153,7 +153,7 @@ Deno.test("loadSpec() reports an unknown type: of a target component at the type
       19,
       21,
       "targets.local.source.type",
-      'expected "file", got "kafak"',
+      '"kafak" is not one of "file", "kafka" (did you mean "kafka"?)',
     ),
   ]);
 });

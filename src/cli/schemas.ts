@@ -1,0 +1,105 @@
+/** `ics schemas`: the local stream schemas against the schema registry. */
+import { parseArgs } from "node:util";
+import type { CompiledSpec } from "../spec/mod.ts";
+import { UserError } from "../core/errors.ts";
+import { createRegistry, type Registry, valueSubject } from "../registry/mod.ts";
+import { load } from "./_common.ts";
+import { KAFKA_FLAGS, kafkaTarget } from "./_kafka.ts";
+
+export const help = `Usage: ics schemas check|register [--target NAME] [--spec FILE]
+
+  check      for each stream, whether its local .avsc is BACKWARD-compatible with the latest
+             version registered under <topic>-value (what the registry would accept next).
+             A subject that is not registered yet is reported as such and is not an error.
+  register   register each stream's schema (subject compatibility set to BACKWARD first);
+             prints the schema ids. "ics produce" does this too.
+${KAFKA_FLAGS}
+
+Exit codes: 0 all compatible (or registered), 1 a schema is incompatible (or the spec invalid),
+2 bad usage, 3 registry failure.`;
+
+export type SchemaStatus = "compatible" | "incompatible" | "not registered";
+
+export interface SchemaCheck {
+  stream: string;
+  subject: string;
+  status: SchemaStatus;
+  /** The latest registered version, when there is one. */
+  version?: number;
+}
+
+/** Each stream's local schema against its subject's latest version. */
+export async function checkSchemas(
+  registry: Registry,
+  streams: { stream: string; subject: string; schema: string }[],
+): Promise<SchemaCheck[]> {
+  const out: SchemaCheck[] = [];
+  for (const s of streams) {
+    const latest = await registry.latest(s.subject);
+    if (!latest) {
+      out.push({ stream: s.stream, subject: s.subject, status: "not registered" });
+      continue;
+    }
+    const r = await registry.checkCompatibility(s.subject, s.schema);
+    out.push({
+      stream: s.stream,
+      subject: s.subject,
+      status: r.compatible ? "compatible" : "incompatible",
+      version: latest.version,
+    });
+  }
+  return out;
+}
+
+/** Each stream's subject and local schema text (compact JSON). */
+export async function localSchemas(spec: CompiledSpec, streamTopics: Record<string, string>) {
+  return await Promise.all([...spec.streams.values()].map(async (s) => ({
+    stream: s.name,
+    subject: valueSubject(streamTopics[s.name]),
+    schema: JSON.stringify(JSON.parse(await Deno.readTextFile(s.schemaFile))),
+  })));
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { spec: { type: "string" }, target: { type: "string" } },
+  });
+  const action = positionals[0];
+  if (action !== "check" && action !== "register") {
+    throw new UserError(
+      action
+        ? `unknown action "${action}"; actions: check, register`
+        : "missing action: check or register",
+    );
+  }
+  const spec = await load(values.spec);
+  const target = kafkaTarget(spec, values.target);
+  if (!target.source.schema_registry) {
+    throw new UserError(`the Kafka source of target "${target.name}" has no schema_registry`);
+  }
+  const registry = createRegistry(target.source.schema_registry);
+  const schemas = await localSchemas(spec, target.streamTopics);
+  if (action === "register") {
+    for (const s of schemas) {
+      const id = await registry.register(s.subject, s.schema);
+      console.log(`  ${s.subject.padEnd(40)}id ${id}`);
+    }
+    return 0;
+  }
+  const checks = await checkSchemas(registry, schemas);
+  for (const c of checks) {
+    const detail = c.version === undefined ? "" : ` (latest version ${c.version})`;
+    console.log(`  ${c.subject.padEnd(40)}${c.status}${detail}`);
+  }
+  const bad = checks.filter((c) => c.status === "incompatible").length;
+  if (bad) {
+    console.error(
+      `ics schemas: ${bad} schema${
+        bad > 1 ? "s are" : " is"
+      } not BACKWARD-compatible with the registry`,
+    );
+  }
+  return bad ? 1 : 0;
+}

@@ -1,0 +1,185 @@
+/**
+ * Kafka dead-letter queue: each letter is produced to a topic (default `trimodal.events.dlq`)
+ * with the original bytes as the value, the original key (when the letter carries one) and the
+ * diagnosis as headers: `ics.category`, `ics.reason`, `ics.stream`, `ics.policy`, `ics.time`
+ * (epoch ms), and the source position (`ics.source.topic`/`.partition`/`.offset`, or
+ * `ics.source.path`/`.line` for files).
+ *
+ * A transactional, idempotent producer (`maxInFlightRequests: 1`). `writeAndCommit()` sends the
+ * letters and the consumed offsets (`sendOffsets`) in one transaction: either both the letters and
+ * the group's new position become visible (to `read_committed` readers) or neither. `write()` is
+ * the same without offsets, for sources that are not Kafka. A failed transaction is aborted, the
+ * producer replaced (a fenced or confused producer is not reused) and the error rethrown, as a
+ * RetriableError when it is transient so the runtime retries the whole transaction.
+ *
+ * The transactional id must be unique per running instance (two instances with one id fence each
+ * other). Default `ics-dlq-<group>`: right for one instance per consumer group; with several, set
+ * `transactional_id` per instance (e.g. `ics-dlq-${HOSTNAME}`).
+ * @module
+ */
+import { z } from "zod";
+import { Buffer } from "node:buffer";
+import type { Admin, Message, Producer, Transaction } from "kafkajs";
+import type { ComponentDef, DeadLetterQueue, SourceOffsets } from "../core/component.ts";
+import type { DeadLetter } from "../core/types.ts";
+import {
+  connectionFields,
+  createKafka,
+  type Kafka,
+  kafkaError,
+  partitioner,
+} from "../kafka/mod.ts";
+
+export const DEFAULT_DLQ_TOPIC = "trimodal.events.dlq";
+
+export const schema = z.strictObject({
+  type: z.literal("kafka"),
+  ...connectionFields,
+  topic: z.string().min(1).default(DEFAULT_DLQ_TOPIC).describe("Dead-letter topic."),
+  transactional_id: z.string().min(1).optional().describe(
+    "Transactional id, unique per instance; default ics-dlq-<consumer group>.",
+  ),
+  transaction_timeout_ms: z.number().int().min(1000).max(900_000).default(60_000).describe(
+    "How long the broker lets a transaction stay open before aborting it.",
+  ),
+}).describe("Produce dead letters to a Kafka topic, transactionally with the source offsets.");
+
+export type KafkaDlqConfig = z.infer<typeof schema>;
+
+/** A dead letter may carry the original record key (the runtime sets it for Kafka records). */
+type Letter = DeadLetter & { key?: string };
+
+export const kafka: ComponentDef<typeof schema, DeadLetterQueue> = {
+  type: "kafka",
+  schema,
+  create: (config, ctx) => Promise.resolve(createKafkaDlq(config, ctx.log)),
+};
+
+export function createKafkaDlq(
+  config: KafkaDlqConfig,
+  log?: (level: "info" | "warn" | "error", message: string) => void,
+): DeadLetterQueue {
+  let kafka: Promise<Kafka> | undefined;
+  const client = () => kafka ??= createKafka(config, log);
+  let producer: Promise<Producer> | undefined;
+  let transactionalId = config.transactional_id;
+
+  const open = (group?: string): Promise<Producer> => {
+    if (!producer) {
+      transactionalId ??= `ics-dlq-${group ?? "ics"}`;
+      producer = (async () => {
+        const p = (await client()).producer({
+          transactionalId,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          transactionTimeout: config.transaction_timeout_ms,
+          allowAutoTopicCreation: false,
+          createPartitioner: await partitioner(),
+        });
+        await p.connect();
+        return p;
+      })();
+      producer.catch(() => producer = undefined);
+    }
+    return producer;
+  };
+  const reset = async () => {
+    const p = producer;
+    producer = undefined;
+    await p?.then((x) => x.disconnect()).catch(() => {});
+  };
+
+  async function transact(letters: Letter[], offsets?: SourceOffsets) {
+    const sendsOffsets = offsets !== undefined && offsets.topics.some((t) => t.partitions.length);
+    if (letters.length === 0 && !sendsOffsets) return;
+    let tx: Transaction | undefined;
+    try {
+      tx = await (await open(offsets?.group)).transaction();
+      if (letters.length) {
+        await tx.send({ topic: config.topic, acks: -1, messages: letters.map(message) });
+      }
+      if (sendsOffsets) await sendOffsets(tx, offsets!);
+      await tx.commit();
+    } catch (error) {
+      await tx?.abort().catch(() => {});
+      await reset();
+      throw kafkaError(
+        `dead-letter transaction on "${config.topic}" aborted (${letters.length} letters${
+          sendsOffsets ? " and source offsets" : ""
+        })`,
+        error,
+      );
+    }
+  }
+
+  // One transaction at a time per producer: calls are queued, never interleaved.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = (fn: () => Promise<void>): Promise<void> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  return {
+    write: (letters) => serial(() => transact(letters)),
+    writeAndCommit: (letters, offsets) => serial(() => transact(letters, offsets)),
+    async check() {
+      let admin: Admin | undefined;
+      try {
+        admin = (await client()).admin();
+        await admin.connect();
+        if (!(await admin.listTopics()).includes(config.topic)) {
+          throw new Error(`dead-letter topic "${config.topic}" does not exist (ics topics)`);
+        }
+      } catch (error) {
+        throw kafkaError("kafka dead-letter queue check", error);
+      } finally {
+        await admin?.disconnect().catch(() => {});
+      }
+    },
+    close: reset,
+  };
+}
+
+/**
+ * `sendOffsets`, retried while the coordinator still completes the previous transaction
+ * (CONCURRENT_TRANSACTIONS): kafkajs retries that error for AddPartitionsToTxn but not for
+ * AddOffsetsToTxn (kafkajs#430), while the Java client retries both.
+ */
+async function sendOffsets(tx: Transaction, offsets: SourceOffsets) {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await tx.sendOffsets({ consumerGroupId: offsets.group, topics: offsets.topics });
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (type !== "CONCURRENT_TRANSACTIONS" || attempt >= 30) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt)));
+    }
+  }
+}
+
+/** A letter as a Kafka message: original bytes, original key, diagnosis in headers. */
+export function message(letter: Letter): Message {
+  const headers: Record<string, string> = {
+    "ics.category": letter.category,
+    "ics.reason": letter.reason,
+    "ics.policy": letter.policy,
+    "ics.time": String(letter.time),
+  };
+  if (letter.stream) headers["ics.stream"] = letter.stream;
+  if (letter.attempts !== undefined) headers["ics.attempts"] = String(letter.attempts);
+  const at = letter.position;
+  if (at.kind === "kafka") {
+    headers["ics.source.topic"] = at.topic;
+    headers["ics.source.partition"] = String(at.partition);
+    headers["ics.source.offset"] = at.offset;
+  } else {
+    headers["ics.source.path"] = at.path;
+    headers["ics.source.line"] = String(at.line);
+  }
+  return {
+    key: letter.key ?? null,
+    value: Buffer.from(letter.payload, letter.payload_encoding === "base64" ? "base64" : "utf8"),
+    headers,
+  };
+}

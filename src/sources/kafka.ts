@@ -1,0 +1,201 @@
+/**
+ * Kafka source: a consumer group (kafkajs) read in batches, committed only after the sinks.
+ *
+ * kafkajs pushes (`eachBatch`); the runtime pulls (`batches()`). They meet in a rendezvous
+ * hand-off: `eachBatch` splits a fetched batch into runtime batches of at most
+ * `max_batch_records`, hands each over only when the runtime asks for the next one, then waits,
+ * heartbeating, until the runtime acknowledged them all before `resolveOffset` and returning. So
+ * a slow sink stops fetching (backpressure) and nothing is fetched past what may be committed.
+ *
+ * `ack()` commits the batch's position (last offset + 1) with `consumer.commitOffsets`.
+ * `ack({ committed: true })` only releases the batch: its `offsets` (the same positions) were
+ * committed by a transaction (the Kafka dead-letter queue's `writeAndCommit`). A batch whose
+ * partition was revoked (rebalance, a heartbeat failing, kafkajs `isStale()`) is never committed:
+ * its `offsets.topics` is emptied and its ack commits nothing; the new owner reads it again.
+ *
+ * Values are Confluent wire format (`avro_confluent`) when `schema_registry` is set, plain Avro
+ * bodies of the stream's `.avsc` otherwise (`avro`). Writer schemas are fetched before a batch is
+ * handed over (see `src/codecs/confluent.ts`); `writerSchema(id)` serves them to the decoder.
+ * The stream of a record is the stream whose topic it came from (`streamTopics` in the context).
+ * @module
+ */
+import { z } from "zod";
+import type { Admin, Consumer } from "kafkajs";
+import type { ComponentDef, Context, Source, SourceBatch } from "../core/component.ts";
+import type { RawRecord } from "../core/types.ts";
+import { UserError } from "../core/errors.ts";
+import { connectionFields, createKafka, type Kafka, kafkaError } from "../kafka/mod.ts";
+import { createRegistry, valueSubject } from "../registry/mod.ts";
+import { createSchemaCache, type WriterSchemas } from "../codecs/confluent.ts";
+import { handoff } from "./_handoff.ts";
+import { type Drain, planDrain } from "./_kafka_drain.ts";
+import { createBatcher } from "./_kafka_batches.ts";
+
+export const schema = z.strictObject({
+  type: z.literal("kafka"),
+  ...connectionFields,
+  group_id: z.string().min(1).default("ics").describe(
+    "Consumer group; offsets are kept per group.",
+  ),
+  topics: z.array(z.string().min(1)).min(1).optional().describe(
+    "Topics to consume; default: the topic of every stream. A topic's stream is the stream naming it.",
+  ),
+  from_beginning: z.boolean().default(true).describe(
+    "Where a group without committed offsets starts: the oldest record (true) or new ones only.",
+  ),
+  schema_registry: z.string().regex(/^https?:\/\//, "must be an http(s) URL").optional().describe(
+    "Confluent-API schema registry URL: values are Confluent wire format. Absent: plain Avro bodies.",
+  ),
+  max_batch_records: z.number().int().min(1).max(100_000).default(5000).describe(
+    "Most records in one runtime batch.",
+  ),
+  session_timeout_ms: z.number().int().min(6000).max(300_000).default(30_000).describe(
+    "Group session timeout; heartbeats go every tenth of it, also while sinks are slow.",
+  ),
+  partitions_consumed_concurrently: z.number().int().min(1).max(64).default(4).describe(
+    "Partitions whose batches may be in the runtime at once (order is kept per partition).",
+  ),
+}).describe("Consume events from Kafka topics as a consumer group.");
+
+export type KafkaSourceConfig = z.infer<typeof schema>;
+
+/** What the runtime adds to the context: each stream's topic (stream name → topic). */
+export interface KafkaSourceExtra {
+  streamTopics?: Record<string, string>;
+}
+
+export interface KafkaSource extends Source {
+  /** Writer schema of a registry id, for decoding `avro_confluent` records (prefetched). */
+  writerSchema?: WriterSchemas;
+}
+
+export type { AckOptions } from "./_kafka_batches.ts";
+
+export const kafka: ComponentDef<typeof schema, KafkaSource, KafkaSourceExtra> = {
+  type: "kafka",
+  schema,
+  create: (config, ctx) => Promise.resolve(createKafkaSource(config, ctx)),
+};
+
+export function createKafkaSource(
+  config: KafkaSourceConfig,
+  ctx: Context & KafkaSourceExtra,
+): KafkaSource {
+  let kafka: Promise<Kafka> | undefined;
+  const client = () => kafka ??= createKafka(config, ctx.log);
+  const streamOf = new Map(Object.entries(ctx.streamTopics ?? {}).map(([s, t]) => [t, s]));
+  const topics = config.topics ?? [...streamOf.keys()];
+  if (topics.length === 0) {
+    throw new UserError("kafka source has no topics: set topics, or give the streams topics");
+  }
+  const registry = config.schema_registry ? createRegistry(config.schema_registry) : undefined;
+  const schemas = registry ? createSchemaCache(registry) : undefined;
+  const format: RawRecord["format"] = registry ? "avro_confluent" : "avro";
+  const beatMs = Math.max(1000, Math.floor(config.session_timeout_ms / 10));
+  const hand = handoff<SourceBatch>();
+  let consumer: Consumer | undefined;
+  let admin: Admin | undefined;
+  let drain: Drain | undefined;
+  const batcher = createBatcher({
+    group: config.group_id,
+    maxRecords: config.max_batch_records,
+    beatMs,
+    hand,
+    drain: () => drain,
+    schemas,
+    format,
+    streamOf,
+    log: ctx.log,
+    commit: (topic, partition, offset) => consumer!.commitOffsets([{ topic, partition, offset }]),
+  });
+
+  async function ensureTopics(a: Admin) {
+    const existing = new Set(await a.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length) {
+      throw new UserError(
+        `kafka topic${missing.length > 1 ? "s" : ""} ${
+          missing.map((t) => `"${t}"`).join(", ")
+        } not found on ${config.brokers.join(",")} (create them with: ics topics)`,
+      );
+    }
+  }
+
+  async function start(signal: AbortSignal): Promise<boolean> {
+    admin = (await client()).admin();
+    await admin.connect();
+    await ensureTopics(admin);
+    if (ctx.drain) {
+      drain = await planDrain(admin, config.group_id, topics, config.from_beginning);
+      ctx.log("info", `kafka: draining ${drain.remaining()} records from ${topics.join(", ")}`);
+      if (drain.done()) return false;
+    }
+    if (signal.aborted) return false;
+    const c = consumer = (await client()).consumer({
+      groupId: config.group_id,
+      sessionTimeout: config.session_timeout_ms,
+      heartbeatInterval: beatMs,
+      allowAutoTopicCreation: false,
+      // The Java client's fetch.max.wait.ms: kafkajs's 5 s long poll would hold close() that long.
+      maxWaitTimeInMs: 500,
+    });
+    c.on(c.events.CRASH, ({ payload }) => {
+      if (!payload.restart) hand.fail(kafkaError("kafka consumer stopped", payload.error));
+    });
+    c.on(c.events.GROUP_JOIN, ({ payload }) => batcher.reassigned(payload.memberAssignment));
+    // Fetches made only of transaction markers or aborted records never reach eachBatch.
+    c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (!drain || payload.batchSize > 0) return;
+      drain.advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
+      if (drain.done()) hand.close();
+    });
+    await c.connect();
+    await c.subscribe({ topics, fromBeginning: config.from_beginning });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.partitions_consumed_concurrently,
+      eachBatch: batcher.eachBatch,
+    });
+    return true;
+  }
+
+  return {
+    writerSchema: schemas?.get,
+    async *batches(signal: AbortSignal): AsyncIterable<SourceBatch> {
+      const stop = () => hand.close();
+      signal.addEventListener("abort", stop, { once: true });
+      try {
+        const started = await start(signal).catch((error) => {
+          throw error instanceof UserError ? error : kafkaError("kafka source", error);
+        });
+        if (!started) return;
+        for (let b = await hand.take(); b; b = await hand.take()) yield b;
+      } finally {
+        signal.removeEventListener("abort", stop);
+        hand.close();
+        // Stop fetching; batches already handed over can still be acknowledged until close().
+        consumer?.pause(topics.map((topic) => ({ topic })));
+      }
+    },
+    async check() {
+      let a: Admin | undefined;
+      try {
+        a = (await client()).admin();
+        await a.connect();
+        await ensureTopics(a);
+        if (registry) await registry.latest(valueSubject(topics[0]));
+      } catch (error) {
+        throw error instanceof UserError ? error : kafkaError("kafka source check", error);
+      } finally {
+        await a?.disconnect().catch(() => {});
+      }
+    },
+    async close() {
+      hand.close();
+      batcher.releaseAll();
+      await consumer?.disconnect().catch(() => {});
+      await admin?.disconnect().catch(() => {});
+    },
+  };
+}
