@@ -1,0 +1,78 @@
+/**
+ * What `ics run` adds around a pipeline for operators: the HTTP endpoint (`/metrics`, `/healthz`,
+ * `/readyz`) and the live status line.
+ *
+ * The endpoint's port: `--metrics-port`, else `observability.http_port`, else 8000 when the source
+ * is a log (Kafka: a long-running service that Prometheus scrapes) and off for a file source. A file
+ * run ends in seconds, before any scrape, and two local runs at once (tests, a second terminal)
+ * would fight over one port; an operator who wants it sets the port.
+ * @module
+ */
+import type { Pipeline } from "../runtime/mod.ts";
+import { UserError } from "../core/errors.ts";
+import { type Checked, serveTelemetry } from "../telemetry/http.ts";
+import { statusLine } from "./_status.ts";
+
+export const OBSERVE_FLAGS =
+  `  --metrics-port N serve /metrics, /healthz and /readyz on port N; 0 turns it off (default:
+                   observability.http_port, else 8000 for a Kafka source, off for a file)`;
+
+/** The endpoint's port for this run (0: off). */
+export function metricsPort(flag: string | undefined, p: Pipeline): number {
+  if (flag !== undefined) {
+    const port = Number(flag);
+    if (!/^\d+$/.test(flag) || port > 65_535) {
+      throw new UserError(`--metrics-port "${flag}" is not a port number (0 to 65535)`);
+    }
+    return port;
+  }
+  const configured = p.spec.spec.observability.http_port;
+  if (configured !== undefined) return configured;
+  return p.spec.spec.targets[p.target].source.type === "file" ? 0 : 8000;
+}
+
+export interface Observer {
+  /** Erase the status line before printing a log line. */
+  clear(): void;
+  /** Stop the status line and the endpoint (idempotent). */
+  stop(): Promise<void>;
+}
+
+/** A status line that exists before the pipeline does, so log lines can clear it. */
+export function createObserver(quiet: boolean | undefined) {
+  const status = statusLine(!quiet && Deno.stderr.isTerminal());
+  let close: (() => Promise<void>) | undefined;
+  const observer: Observer & { start(p: Pipeline, port: number): Promise<void> } = {
+    clear: () => status.clear(),
+    async start(p, port) {
+      status.start(p.telemetry);
+      if (port === 0) return;
+      const t = p.spec.spec.targets[p.target];
+      const components: Record<string, Checked> = {
+        source: { type: t.source.type, check: () => p.source.check() },
+        dedup: { type: t.dedup.type, check: () => p.dedup.check() },
+        graph: { type: t.graph.type, check: () => p.graph.check() },
+        metrics: { type: t.metrics.type, check: () => p.metrics.check() },
+        dlq: { type: t.dlq.type, check: () => p.dlq.check() },
+      };
+      const endpoint = await serveTelemetry({
+        port,
+        hostname: p.spec.spec.observability.http_host,
+        telemetry: p.telemetry,
+        components,
+      });
+      close = endpoint.close;
+      p.ctx.log(
+        "info",
+        `serving http://${endpoint.hostname}:${endpoint.port}/metrics, /healthz and /readyz`,
+      );
+    },
+    async stop() {
+      status.stop();
+      const c = close;
+      close = undefined;
+      await c?.();
+    },
+  };
+  return observer;
+}
