@@ -268,7 +268,7 @@ export async function run(
  */
 function swapPolicy(p: Pipeline, next: CompiledSpec): void {
   const engine = createEngine({
-    rules: next.rules,
+    rules: next.rules.map((rule) => countingNearMisses(rule, p.telemetry)),
     combine: next.combine,
     min_confidence: next.min_confidence,
     policy: next.policy,

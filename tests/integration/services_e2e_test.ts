@@ -127,6 +127,24 @@ serviceTest(
     assert.equal(await ics(env, "query", ...common, "--json"), before);
     assert.deepEqual(linkSet(await ics(env, "links", ...common)), expected);
 
+    // Re-correlation under a new policy gives the same links in Neo4j as in SQLite.
+    const tags = join(dir, "rules/tags.yaml");
+    await Deno.writeTextFile(
+      tags,
+      (await Deno.readTextFile(tags)).replace("confidence: 0.8", "confidence: 0.6"),
+    );
+    await Deno.remove(join(dir, "rules/heuristics.yaml"));
+    assert.match(await ics(env, "recorrelate", ...common), /recorrelated 3 iteration/);
+    assert.match(
+      await ics({}, "recorrelate", "--spec", specFile, "--state", local),
+      /recorrelated 3/,
+    );
+    const recorrelated = linkSet(await ics({}, "links", "--spec", specFile, "--state", local));
+    const heuristicOnly = expected.filter((l) => l.endsWith(`["task-scenario-heuristic"]]`));
+    assert.equal(heuristicOnly.length, 24);
+    assert.equal(recorrelated.length, 65 - 24); // the heuristic-only links are closed
+    assert.deepEqual(linkSet(await ics(env, "links", ...common)), recorrelated);
+
     await sql.unsafe(`DROP SCHEMA ${pgSchema} CASCADE`);
     await sql.end();
     await cleanNeo4j();

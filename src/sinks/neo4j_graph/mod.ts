@@ -202,6 +202,16 @@ class Neo4jGraph implements GraphStore {
     return { versions, observed };
   }
 
+  async iterations(): Promise<string[]> {
+    const rows = await this.#session(
+      "READ",
+      async (tx) =>
+        (await tx.run(`MATCH (e:Entity) RETURN DISTINCT e.iteration_id AS id`)).records
+          .map((r) => r.get("id") as string),
+    );
+    return rows.sort(compareText);
+  }
+
   query(q: VersionQuery): Promise<Version[]> {
     const iterations = q.iteration_id === undefined ? undefined : [q.iteration_id];
     return this.#select({ ...q, iterations });
