@@ -38,6 +38,8 @@ export interface BatcherOptions {
   log: (level: "info" | "warn" | "error", message: string) => void;
   /** Commit one partition's position (consumer.commitOffsets). */
   commit(topic: string, partition: number, offset: string): Promise<void>;
+  /** Report a partition's consumer lag (messages behind the high watermark). */
+  lag?(topic: string, partition: number, lag: number): void;
 }
 
 interface InFlight {
@@ -126,6 +128,7 @@ export function createBatcher(o: BatcherOptions) {
     { batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload,
   ) {
     const { topic, partition } = batch;
+    o.lag?.(topic, partition, Number(batch.offsetLag()));
     let messages = batch.messages;
     let end = BigInt(batch.lastOffset()) + 1n; // past trailing transaction markers too
     const drain = o.drain();

@@ -30,6 +30,7 @@ import { createSchemaCache, type WriterSchemas } from "../codecs/confluent.ts";
 import { handoff } from "./_handoff.ts";
 import { type Drain, planDrain } from "./_kafka_drain.ts";
 import { createBatcher } from "./_kafka_batches.ts";
+import type { Telemetry } from "../telemetry/mod.ts";
 
 export const schema = z.strictObject({
   type: z.literal("kafka"),
@@ -62,6 +63,8 @@ export type KafkaSourceConfig = z.infer<typeof schema>;
 /** What the runtime adds to the context: each stream's topic (stream name → topic). */
 export interface KafkaSourceExtra {
   streamTopics?: Record<string, string>;
+  /** Where the consumer lag per partition is reported (`ics_consumer_lag`). */
+  telemetry?: Pick<Telemetry, "setLag">;
 }
 
 export interface KafkaSource extends Source {
@@ -97,6 +100,7 @@ export function createKafkaSource(
   let admin: Admin | undefined;
   let drain: Drain | undefined;
   const batcher = createBatcher({
+    lag: (topic, partition, lag) => ctx.telemetry?.setLag(topic, partition, lag),
     group: config.group_id,
     maxRecords: config.max_batch_records,
     beatMs,

@@ -8,6 +8,7 @@ import type { SourceBatch } from "../../src/core/component.ts";
 import { createRegistry } from "../../src/registry/mod.ts";
 import { decodeConfluent } from "../../src/codecs/confluent.ts";
 import { createKafkaSource } from "../../src/sources/kafka.ts";
+import { createTelemetry } from "../../src/telemetry/mod.ts";
 import { createKafkaDlq, schema as dlqSchema } from "../../src/sinks/kafka_dlq.ts";
 import { produce } from "../../src/cli/produce.ts";
 import { localSchemas } from "../../src/cli/schemas.ts";
@@ -62,11 +63,14 @@ serviceTest(
       schema_registry: SERVICES.schema_registry,
       max_batch_records: 50,
     });
-    const source = createKafkaSource(config, ctx({ drain: true, streamTopics: topics }));
+    const telemetry = createTelemetry();
+    const source = createKafkaSource(config, ctx({ drain: true, streamTopics: topics, telemetry }));
     try {
       await source.check();
       const { records, batches } = await consume(source);
       assert.equal(records.length, 346);
+      // Consumer lag is reported per fetched batch; drained, every partition is caught up.
+      assert.equal(telemetry.lag(), 0);
       assert.ok(batches >= 346 / 50, `batches of at most 50 records (${batches})`);
       const positions = new Set<string>();
       const ids: string[] = [];
