@@ -90,7 +90,11 @@ const observability = z.strictObject({
   ),
   http_host: z.string().min(1).default("0.0.0.0").describe("Address the endpoint listens on."),
   tracing: z.strictObject({
-    enabled: z.boolean().default(false).describe(
+    // "true"/"false" too: the value usually comes from an environment variable.
+    enabled: z.preprocess(
+      (v) => v === "true" ? true : v === "false" ? false : v,
+      z.boolean(),
+    ).default(false).describe(
       "Export OpenTelemetry spans: one per batch and stage, linked to each event's producer span.",
     ),
     otlp_endpoint: z.string().min(1).default("http://127.0.0.1:4318").describe(
