@@ -5,7 +5,6 @@
  * @module
  */
 import { z } from "zod";
-import { Buffer } from "node:buffer";
 import type { ComponentDef, DedupStore } from "../core/component.ts";
 
 export const schema = z.strictObject({
@@ -16,12 +15,24 @@ export const schema = z.strictObject({
 }).describe("Keep idempotency keys in process memory (lost on restart).");
 
 /**
- * Keys are kept compact: the first 128 bits of the hex digest as a 16-character one-byte string
- * (a fresh flat string, not a slice pinning the 64-character original), and the expiry in whole
+ * Keys are kept compact: the first 128 bits of the hex digest as an 8-character string (a fresh
+ * flat string, not a slice pinning the 64-character original), and the expiry in whole
  * seconds (a small integer, no boxed number): about a third of the memory per key.
  */
 function compact(key: string): string {
-  return /^[0-9a-f]{64}$/.test(key) ? Buffer.from(key.slice(0, 32), "hex").toString("latin1") : key;
+  if (key.length !== 64) return key;
+  // 128 bits as eight UTF-16 code units of 16 bits each: one new flat 8-character string.
+  const unit = (i: number) => parseInt(key.slice(i, i + 4), 16);
+  return String.fromCharCode(
+    unit(0),
+    unit(4),
+    unit(8),
+    unit(12),
+    unit(16),
+    unit(20),
+    unit(24),
+    unit(28),
+  );
 }
 
 export function createMemoryStore(

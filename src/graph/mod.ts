@@ -156,8 +156,8 @@ export function createGraphModel(
         let fact = s.entities.get(id);
         if (!fact) s.entities.set(id, fact = newEntity(id, o));
         // An observation already known (a replay after a restart) changes nothing.
-        const text = propsKey(o.props);
-        if (fact.observations.some((x) => x.time === o.time && propsKey(x.props) === text)) {
+        const sameTime = fact.observations.filter((x) => x.time === o.time);
+        if (sameTime.length && sameTime.some((x) => propsKey(x.props) === propsKey(o.props))) {
           continue;
         }
         fact.observations.push({ time: o.time, props: o.props });
