@@ -217,6 +217,17 @@ export function createTelemetry(): Telemetry {
       if (processMetrics) return;
       processMetrics = true;
       client.collectDefaultMetrics({ register: registry });
+      // prom-client reads resident memory from /proc/self, which Deno opens only with --allow-all;
+      // Deno reports it without any permission.
+      registry.removeSingleMetric("process_resident_memory_bytes");
+      new client.Gauge({
+        name: "process_resident_memory_bytes",
+        help: "Resident memory size in bytes.",
+        registers: [registry],
+        collect() {
+          this.set(Deno.memoryUsage().rss);
+        },
+      });
     },
   };
 }
