@@ -14,6 +14,9 @@ import * as recorrelate from "./recorrelate.ts";
 import * as produce from "./produce.ts";
 import * as topics from "./topics.ts";
 import * as schemas from "./schemas.ts";
+import * as test from "./test.ts";
+import * as plan from "./plan.ts";
+import * as quality from "./quality.ts";
 
 const commands = {
   run,
@@ -22,6 +25,9 @@ const commands = {
   explain,
   query,
   recorrelate,
+  test,
+  plan,
+  quality,
   produce,
   topics,
   schemas,
@@ -39,6 +45,9 @@ Commands:
   explain    why two entities are linked, or why not
   query      entities and links of an iteration, with time travel (--as-of, --known-at)
   recorrelate  apply the current correlation policy to the stored graph
+  test       run the correlation rule tests (rules/tests/*.yaml)
+  plan       what a policy change does to the links of recorded events (--base REF)
+  quality    precision, recall, F1 and calibration against labelled pairs
   produce    publish JSONL events to the stream topics as Avro (registering the schemas)
   topics     create the stream and dead-letter topics
   schemas    check local Avro schemas against the registry (BACKWARD compatibility)

@@ -3,10 +3,12 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { join } from "node:path";
 import { pipelineSchema, ruleFileSchema } from "../spec/mod.ts";
+import { ruleTestFileSchema } from "../policy/schema.ts";
 
 export const help = `Usage: ics schema [--out DIR] [--check]
 
-Write schemas/pipeline.schema.json and schemas/rules.schema.json (generated; never edit by hand).
+Write schemas/pipeline.schema.json, rules.schema.json and rule_tests.schema.json (generated; never
+edit by hand).
   --out DIR   folder to write to (default schemas)
   --check     write nothing; exit 1 when the files on disk are out of date`;
 
@@ -20,6 +22,7 @@ export function schemas(): Record<string, string> {
   return {
     "pipeline.schema.json": json(pipelineSchema, "ics pipeline spec"),
     "rules.schema.json": json(ruleFileSchema, "ics correlation rule file"),
+    "rule_tests.schema.json": json(ruleTestFileSchema, "ics correlation rule tests"),
   };
 }
 

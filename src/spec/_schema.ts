@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ruleSchema } from "../correlation/kinds.ts";
+import { qualitySchema } from "../policy/schema.ts";
 import { sources } from "../sources/mod.ts";
 import { dedupStores } from "../dedup/mod.ts";
 import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
@@ -148,6 +149,7 @@ export const pipelineSchema = z.strictObject({
     ),
   }).prefault({}),
   observability: observability.prefault({}),
+  quality: qualitySchema.optional().describe("Quality gates of `ics quality`."),
   default_target: z.string().default("local"),
   targets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), target).describe(
     "Where the spec runs, by name (--target).",

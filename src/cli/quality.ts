@@ -1,0 +1,108 @@
+/** `ics quality`: precision, recall, F1 and calibration of the policy against labelled pairs. */
+import { parseArgs } from "node:util";
+import { relative, resolve } from "node:path";
+import { EXIT, Exit, load } from "./_common.ts";
+import { corpusOf } from "./plan.ts";
+import { UserError } from "../core/errors.ts";
+import { didYouMean, formatErrors } from "../spec/_errors.ts";
+import {
+  evaluate,
+  loadLabels,
+  measure,
+  type QualityConfig,
+  qualityMarkdown,
+  qualitySchema,
+  readJsonl,
+} from "../policy/mod.ts";
+
+export const help = `Usage: ics quality [--labels FILE] [--corpus FILE] [--format markdown|json]
+                   [--min-precision X] [--min-recall X] [--min-f1 X] [--spec FILE]
+
+Evaluate the policy over a corpus in memory and score it against labelled pairs: precision,
+recall and F1 overall, per rule and per label family; observed precision per confidence band
+against the band's confidence (calibration); and what other min_confidence values would give.
+Gates come from the spec's "quality:" section; the flags override its overall ones.
+
+  --labels FILE    labelled pairs, JSON Lines (default rules/tests/labels.jsonl next to the spec):
+                   {"left": {"label": "Artifact", "iteration_id": "it-0001",
+                    "key": "src/api/user_service.py"}, "right": {...}, "match": true}
+  --corpus FILE    JSON Lines events (default: the file source of the spec's default target)
+  --format F       markdown (default) or json
+  --min-precision X, --min-recall X, --min-f1 X, --max-calibration-error X
+                   overall gates (0 to 1)
+  --spec FILE      pipeline spec (default pipeline.yaml)
+
+Exit codes: 0 gates passed, 1 a gate failed or the spec or labels are invalid, 2 bad usage,
+3 runtime failure.`;
+
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      labels: { type: "string" },
+      corpus: { type: "string" },
+      format: { type: "string", default: "markdown" },
+      "min-precision": { type: "string" },
+      "min-recall": { type: "string" },
+      "min-f1": { type: "string" },
+      "max-calibration-error": { type: "string" },
+      spec: { type: "string" },
+    },
+  });
+  if (!["markdown", "json"].includes(values.format)) {
+    throw new UserError(`--format "${values.format}" is not one of markdown, json`);
+  }
+  const spec = await load(values.spec);
+  const config = configOf(spec.spec);
+  for (const flag of ["min-precision", "min-recall", "min-f1", "max-calibration-error"] as const) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const x = Number(text);
+    if (!(x >= 0 && x <= 1)) throw new UserError(`--${flag} "${text}" is not a number from 0 to 1`);
+    config[flag.replaceAll("-", "_") as "min_precision"] = x;
+  }
+  const ids = spec.rules.map((r) => r.id);
+  for (const id of Object.keys(config.rules)) {
+    if (!ids.includes(id)) {
+      const hint = didYouMean(id, ids);
+      console.error(
+        `${relative(Deno.cwd(), spec.file)}: quality.rules.${id}: "${id}" is not a rule of the ` +
+          `policy${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      );
+      throw new Exit(EXIT.invalid);
+    }
+  }
+  const corpus = values.corpus
+    ? resolve(values.corpus)
+    : config.corpus
+    ? resolve(spec.dir, config.corpus)
+    : corpusOf(spec, undefined);
+  const labelsFile = resolve(values.labels ?? resolve(spec.dir, config.labels));
+  const { labels, errors } = await loadLabels(labelsFile, spec.entities.map((e) => e.label));
+  if (errors.length) {
+    console.error(formatErrors(errors));
+    console.error(`\n${errors.length} error${errors.length === 1 ? "" : "s"} in the labels.`);
+    throw new Exit(EXIT.invalid);
+  }
+  const events = await readJsonl(corpus).catch(() => {
+    throw new UserError(`corpus "${corpus}" cannot be read`);
+  });
+  const evaluation = await evaluate(spec, events, { source: corpus });
+  const report = measure(spec, evaluation, labels, config);
+  const short = (p: string) =>
+    relative(Deno.cwd(), p).startsWith("..") ? p : relative(Deno.cwd(), p);
+  console.log(
+    values.format === "json"
+      ? JSON.stringify({ labels: short(labelsFile), corpus: short(corpus), ...report }, null, 2)
+      : qualityMarkdown(report, { labels: short(labelsFile), corpus: short(corpus) }),
+  );
+  return report.passed ? EXIT.ok : EXIT.invalid;
+}
+
+/** The spec's `quality:` section once the schema has it; the defaults until then. */
+function configOf(spec: object): QualityConfig {
+  const section = (spec as { quality?: unknown }).quality;
+  const parsed = qualitySchema.safeParse(section ?? {});
+  if (!parsed.success) throw new UserError(`the spec's quality section is invalid`);
+  return structuredClone(parsed.data);
+}

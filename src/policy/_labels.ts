@@ -1,0 +1,97 @@
+/**
+ * Labelled pairs (`rules/tests/labels.jsonl`): one JSON object per line, two endpoints and
+ * whether they are the same thing (`match`). Each line is validated with positions (a JSON line
+ * is a YAML flow mapping, so the spec's YAML loader gives line and column).
+ * @module
+ */
+import { relative } from "node:path";
+import { loadYaml, type SpecError } from "../spec/_yaml.ts";
+import { didYouMean, validate, yamlPath } from "../spec/_errors.ts";
+import type { Endpoint } from "./evaluate.ts";
+import { pairKey } from "./evaluate.ts";
+import { labelSchema } from "./schema.ts";
+
+export interface Label {
+  left: Endpoint;
+  right: Endpoint;
+  match: boolean;
+  /** Rule ids, kinds or kind_mode names expected to link the pair (empty: any rule). */
+  families: string[];
+  note?: string;
+  /** `file:line`. */
+  at: string;
+}
+
+/** Every label of a file, or every problem (positioned) when one line is wrong. */
+export async function loadLabels(
+  path: string,
+  labels: string[],
+): Promise<{ labels: Label[]; errors: SpecError[] }> {
+  const file = shortName(path);
+  const text = await Deno.readTextFile(path).catch(() => undefined);
+  if (text === undefined) {
+    return {
+      labels: [],
+      errors: [{ file, line: 1, column: 1, path: "", message: "file cannot be read" }],
+    };
+  }
+  const out: Label[] = [];
+  const errors: SpecError[] = [];
+  const seen = new Map<string, { line: number; match: boolean }>();
+  for (const [i, line] of text.split("\n").entries()) {
+    if (line.trim() === "") continue;
+    const n = i + 1;
+    const loaded = loadYaml(file, line, () => undefined);
+    const checked = validate(labelSchema, loaded);
+    const shift = (e: SpecError) => ({ ...e, line: n });
+    if (!checked.value) {
+      errors.push(...checked.errors.map(shift));
+      continue;
+    }
+    const v = checked.value;
+    for (const side of ["left", "right"] as const) {
+      if (!labels.includes(v[side].label)) {
+        const hint = didYouMean(v[side].label, labels);
+        errors.push(shift({
+          file,
+          ...loaded.locate([side, "label"]),
+          path: yamlPath([side, "label"]),
+          message: `"${v[side].label}" is not an entity defined in entities` +
+            (hint ? ` (did you mean "${hint}"?)` : ""),
+        }));
+      }
+    }
+    const ends = [v.left, v.right].map((e) => ({
+      label: e.label,
+      iteration_id: e.iteration_id,
+      key: typeof e.key === "string" ? [e.key] : e.key,
+    }));
+    const key = pairKey(ends[0], ends[1]);
+    const earlier = seen.get(key);
+    if (earlier) {
+      errors.push({
+        file,
+        line: n,
+        column: 1,
+        path: "",
+        message: `this pair is labelled already at line ${earlier.line}` +
+          (earlier.match !== v.match ? " with the opposite match" : ""),
+      });
+    }
+    seen.set(key, { line: n, match: v.match });
+    out.push({
+      left: ends[0],
+      right: ends[1],
+      match: v.match,
+      families: v.family === undefined ? [] : typeof v.family === "string" ? [v.family] : v.family,
+      ...(v.note ? { note: v.note } : {}),
+      at: `${file}:${n}`,
+    });
+  }
+  return errors.length ? { labels: [], errors } : { labels: out, errors };
+}
+
+function shortName(path: string): string {
+  const rel = relative(Deno.cwd(), path);
+  return rel.startsWith("..") ? path : rel;
+}
