@@ -9,9 +9,13 @@ const pipeline = await compile(spec, { input, stateDir: state });
 const result = await run(pipeline);
 await pipeline.close();
 const status = await Deno.readTextFile("/proc/self/status");
+// The live heap after a full collection: what the run really holds (RSS also counts garbage V8
+// has not collected yet, and SQLite's page caches).
+(globalThis as { gc?: () => void }).gc?.();
 console.log(JSON.stringify({
   events: result.telemetry.get("events_received_total"),
   elapsed_ms: result.elapsed_ms,
   peak_rss_kb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0),
+  live_heap_mb: Deno.memoryUsage().heapUsed / 2 ** 20,
   links: result.telemetry.get("link_versions_total"),
 }));

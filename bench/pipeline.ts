@@ -14,13 +14,13 @@ const root = new URL("..", import.meta.url).pathname;
 const cache = `${root}.cache/bench`;
 await Deno.mkdir(cache, { recursive: true });
 
-console.log("events      seconds   events/s   peak RSS MiB   link versions");
+console.log("events      seconds   events/s   peak RSS MiB   live heap MiB   link versions");
 for (const size of sizes) {
   const file = await corpusFile(size);
   const state = await Deno.makeTempDir({ prefix: "ics-bench-" });
   const out = await new Deno.Command(Deno.execPath(), {
     // -A: reading /proc/self/status (peak RSS) needs it; the child runs only our own code.
-    args: ["run", "-A", `${root}bench/_run_once.ts`, file, state],
+    args: ["run", "-A", "--v8-flags=--expose-gc", `${root}bench/_run_once.ts`, file, state],
     stderr: "inherit",
   }).output();
   await Deno.remove(state, { recursive: true });
@@ -32,6 +32,7 @@ for (const size of sizes) {
       (r.elapsed_ms / 1000).toFixed(2).padStart(7),
       Math.round(r.events / (r.elapsed_ms / 1000)).toString().padStart(10),
       (r.peak_rss_kb / 1024).toFixed(0).padStart(14),
+      r.live_heap_mb.toFixed(0).padStart(15),
       String(r.links).padStart(15),
     ].join(" "),
   );
