@@ -20,6 +20,8 @@ async function ics(env: Record<string, string>, ...args: string[]) {
     args: ["run", "--allow-all", `${root}src/cli/main.ts`, ...args],
     cwd: root,
     env,
+    // A hung run must fail the test, not grow its buffered output without bound.
+    signal: AbortSignal.timeout(180_000),
   }).output();
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   assert.equal(out.code, 0, `ics ${args.join(" ")}\n${text(out.stderr)}\n${text(out.stdout)}`);
