@@ -254,7 +254,12 @@ class Neo4jGraph implements GraphStore {
       async (tx) =>
         (await tx.run(branches.join("\nUNION ALL\n"), params)).records.map((r) => r.toObject()),
     );
-    return sortVersions(rows.map(toVersion));
+    // Only what ics wrote: nodes or relationships of these types written by others (no version
+    // id, label or key) are not versions and are left out.
+    const ours = rows.filter((r) =>
+      typeof r.version_id === "string" && typeof r.label === "string" && Array.isArray(r.key)
+    );
+    return sortVersions(ours.map(toVersion));
   }
 
   check(): Promise<void> {
