@@ -56,7 +56,9 @@ export function planWrite(changes: GraphChanges): WritePlan {
     opening.add(v.version_id);
     const group = v.kind === "node" ? plan.nodes : plan.rels;
     const name = v.kind === "link" ? LINK : v.label;
-    group.set(name, [...group.get(name) ?? [], row]);
+    const rows = group.get(name);
+    if (rows) rows.push(row);
+    else group.set(name, [row]);
   }
   return plan;
 }

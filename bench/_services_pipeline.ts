@@ -1,0 +1,132 @@
+/**
+ * One pipeline run of `bench/services.ts`, in its own process (its own event loop and heap):
+ * `compile()` + `run()` on the services target of the private spec copy, with `drain` or live
+ * until SIGTERM. The dedup store is wrapped, not changed: each `seen()` call is timed with its
+ * batch size, and in live mode the moment each key's batch is committed is recorded (`commit()`
+ * is the runtime's last step of a batch, after the graph, metrics, dead letters and offsets).
+ *
+ *   deno run -A bench/_services_pipeline.ts SPEC STATE_DIR drain|live OUT.json
+ * @module
+ */
+import { loadSpec } from "../src/spec/mod.ts";
+import { compile, run } from "../src/runtime/mod.ts";
+import type { DedupStore, Source, SourceBatch } from "../src/core/component.ts";
+
+const [specFile, stateDir, mode, outFile] = Deno.args;
+const live = mode === "live";
+const { spec, errors } = await loadSpec(specFile);
+if (!spec) throw new Error(JSON.stringify(errors));
+const p = await compile(spec, {
+  target: "services",
+  drain: !live,
+  stateDir,
+  log: (level, message) => {
+    if (level !== "info") console.error(`pipeline ${level}: ${message}`);
+  },
+});
+
+const seen: [number, number][] = [];
+const committedKeys: string[] = [];
+const committedAt: number[] = [];
+const store = p.dedup;
+p.dedup = {
+  async seen(keys) {
+    const t0 = performance.now();
+    const r = await store.seen(keys);
+    seen.push([keys.length, performance.now() - t0]);
+    return r;
+  },
+  async commit(keys) {
+    await store.commit(keys);
+    if (!live) return;
+    const now = Date.now();
+    for (const k of keys) committedKeys.push(k), committedAt.push(now);
+  },
+  check: () => store.check(),
+  close: () => store.close(),
+} satisfies DedupStore;
+
+let firstBatch: number | undefined;
+const source = p.source;
+p.source = {
+  ...source,
+  async *batches(signal): AsyncIterable<SourceBatch> {
+    for await (const b of source.batches(signal)) {
+      firstBatch ??= performance.now();
+      yield b;
+    }
+  },
+} satisfies Source;
+
+// The graph model reads the store for iterations it does not hold (`prepare()` → `load()`).
+const graph = p.graph;
+const load = graph.load.bind(graph);
+const loads: number[] = [];
+graph.load = async (iterations) => {
+  const t0 = performance.now();
+  try {
+    return await load(iterations);
+  } finally {
+    loads.push(performance.now() - t0);
+  }
+};
+
+// Each graph write (one transaction per batch): versions opened + closed, and its duration.
+const write = graph.write.bind(graph);
+const writes: [number, number][] = [];
+graph.write = async (changes) => {
+  const t0 = performance.now();
+  await write(changes);
+  writes.push([changes.opened.length + changes.closed.length, performance.now() - t0]);
+};
+
+// Event-loop lag: how late a 20 ms timer fires (a reply waits that long to be handled).
+const lags: number[] = [];
+let due = performance.now() + 20;
+const lagTimer = setInterval(() => {
+  const now = performance.now();
+  lags.push(Math.max(0, now - due));
+  due = now + 20;
+}, 20);
+
+const controller = new AbortController();
+Deno.addSignalListener("SIGTERM", () => controller.abort());
+console.log("ready");
+const started = performance.now();
+const result = await run(p, controller.signal);
+const ended = performance.now();
+clearInterval(lagTimer);
+const stages: Record<string, number> = {};
+const histogram = p.telemetry.registry.getSingleMetric("ics_stage_seconds");
+for (const v of (await histogram?.get())?.values ?? []) {
+  const name = (v as { metricName?: string }).metricName;
+  if (name?.endsWith("_sum")) stages[String(v.labels.stage)] = v.value;
+}
+await p.close();
+const t = result.telemetry;
+const status = await Deno.readTextFile("/proc/self/status");
+await Deno.writeTextFile(
+  outFile,
+  JSON.stringify({
+    elapsed_ms: result.elapsed_ms,
+    first_batch_ms: firstBatch === undefined ? null : ended - firstBatch,
+    startup_ms: firstBatch === undefined ? null : firstBatch - started,
+    received: t.get("events_received_total"),
+    processed: t.get("events_processed_total"),
+    duplicates: t.get("dedup_dropped_total"),
+    dead_letters: t.get("dlq_events_total"),
+    batches: t.get("batches_total"),
+    node_versions: t.get("entity_versions_total"),
+    relationship_versions: t.get("relationship_versions_total"),
+    link_versions: t.get("link_versions_total"),
+    closed: t.get("versions_closed_total"),
+    retries: t.get("retries_total"),
+    stages,
+    seen,
+    loads,
+    writes,
+    lags,
+    committed: { keys: committedKeys, at: committedAt },
+    peak_rss_kb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0),
+  }),
+);
