@@ -1,31 +1,6 @@
-/** Reading the stored graph back for the read commands: entity views and link endpoints. */
+/** Reading the stored graph back for the read commands: links with their endpoints. */
 import type { GraphStore, VersionQuery } from "../core/component.ts";
 import type { LinkProps, Version } from "../core/types.ts";
-import type { EntityView } from "../correlation/mod.ts";
-
-/** Entity views (as the correlation engine saw them) of the node versions a query returns. */
-export function views(versions: Version[]): Map<string, EntityView> {
-  const out = new Map<string, EntityView>();
-  for (const v of [...versions].sort((a, b) => a.valid_from - b.valid_from)) {
-    if (v.kind !== "node") continue;
-    const seen = out.get(v.id);
-    if (seen) {
-      seen.props = v.props;
-      seen.last_seen = v.valid_from;
-    } else {
-      out.set(v.id, {
-        id: v.id,
-        label: v.label,
-        iteration_id: v.iteration_id,
-        key: v.key,
-        props: v.props,
-        first_seen: v.valid_from,
-        last_seen: v.valid_from,
-      });
-    }
-  }
-  return out;
-}
 
 export interface LinkRow {
   from: { label: string; iteration_id: string; key: string[] };

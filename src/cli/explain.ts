@@ -1,9 +1,8 @@
 /** `ics explain A B`: why two entities are linked, or why not. */
 import { parseArgs } from "node:util";
 import { COMMON_FLAGS, formatRef, load, openGraph, parseRef, parseTime } from "./_common.ts";
-import { views } from "./_graph.ts";
 import { createEngine, type Explanation } from "../correlation/mod.ts";
-import { entityId } from "../graph/mod.ts";
+import { entityId, entityViews } from "../graph/mod.ts";
 import { UserError } from "../core/errors.ts";
 
 export const help = `Usage: ics explain A B [--json] [--as-of T] [--known-at T]
@@ -37,7 +36,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const refs = positionals.map(parseRef);
     const ids = refs.map((r) => entityId(r.label, r.iteration_id, r.key));
-    const found = views(
+    const found = entityViews(
       await store.query({
         kind: "node",
         ids,

@@ -382,4 +382,28 @@ function reindexAll(s: IterationState, engine: Engine) {
   }
 }
 
+/** Entity views (as the correlation engine saw them) of the node versions a query returns. */
+export function entityViews(versions: Version[]): Map<string, EntityView> {
+  const out = new Map<string, EntityView>();
+  for (const v of [...versions].sort((a, b) => a.valid_from - b.valid_from)) {
+    if (v.kind !== "node") continue;
+    const seen = out.get(v.id);
+    if (seen) {
+      seen.props = v.props;
+      seen.last_seen = v.valid_from;
+    } else {
+      out.set(v.id, {
+        id: v.id,
+        label: v.label,
+        iteration_id: v.iteration_id,
+        key: v.key,
+        props: v.props,
+        first_seen: v.valid_from,
+        last_seen: v.valid_from,
+      });
+    }
+  }
+  return out;
+}
+
 export { pairId };

@@ -13,7 +13,7 @@ import type { DeadLetterQueue, MetricsStore, Source } from "../core/component.ts
 import { join } from "node:path";
 import { compile, type Pipeline, run } from "../runtime/mod.ts";
 import type { EntityView } from "../correlation/mod.ts";
-import { createGraphModel, entityId } from "../graph/mod.ts";
+import { createGraphModel, entityId, entityViews } from "../graph/mod.ts";
 import { openSqliteGraph } from "../sinks/sqlite_graph.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
@@ -122,7 +122,7 @@ export async function evaluate(
       ),
     };
     const result = await run(pipeline);
-    const entities = views(await graph.query({ kind: "node" }));
+    const entities = entityViews(await graph.query({ kind: "node" }));
     const links = rows(await graph.query({ kind: "link" }), entities, spec);
     return {
       policy: spec.policy,
@@ -202,29 +202,6 @@ export function pairKey(a: Endpoint, b: Endpoint): string {
 /** The entity id of an endpoint, to look it up in {@link Evaluation.entities}. */
 export function endpointId(e: Endpoint): string {
   return entityId(e.label, e.iteration_id, e.key);
-}
-
-/** Entity views from the believed node versions: latest props, first and last valid time. */
-function views(versions: Version[]): Map<string, EntityView> {
-  const out = new Map<string, EntityView>();
-  for (const v of [...versions].sort((a, b) => a.valid_from - b.valid_from)) {
-    const seen = out.get(v.id);
-    if (seen) {
-      seen.props = v.props;
-      seen.last_seen = v.valid_from;
-    } else {
-      out.set(v.id, {
-        id: v.id,
-        label: v.label,
-        iteration_id: v.iteration_id,
-        key: v.key,
-        props: v.props,
-        first_seen: v.valid_from,
-        last_seen: v.valid_from,
-      });
-    }
-  }
-  return out;
 }
 
 function rows(
