@@ -17,6 +17,7 @@ import { partitioner } from "../src/kafka/mod.ts";
 import { corpus, eventsPerIteration } from "./corpus.ts";
 import { loadSpec } from "../src/spec/mod.ts";
 import { createRegistry } from "../src/registry/mod.ts";
+import { deleteSubjects } from "./_services_setup.ts";
 import { produce } from "../src/cli/produce.ts";
 import { ensureTopics } from "../src/cli/topics.ts";
 import { createKafkaSource, schema } from "../src/sources/kafka.ts";
@@ -155,4 +156,5 @@ console.log(
 );
 
 await admin.deleteTopics({ topics: [...topics, bareTopic] }).catch(() => {});
+await deleteSubjects([...topics, bareTopic]); // produce() registered them
 await admin.disconnect();
