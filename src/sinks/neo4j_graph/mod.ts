@@ -121,6 +121,8 @@ export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphSto
 class Neo4jGraph implements GraphStore {
   /** Relationship types whose schema exists (CORRELATES included). */
   #types = new Set<string>([LINK]);
+  /** When #types was last read from the database (performance.now()). */
+  #typesAt = -Infinity;
 
   constructor(readonly driver: Driver, readonly config: Neo4jGraphConfig) {}
 
@@ -218,7 +220,9 @@ class Neo4jGraph implements GraphStore {
   }
 
   async #select(q: VersionQuery & { iterations?: string[] }): Promise<Version[]> {
-    await this.refreshTypes();
+    // Types another runner added show up within seconds; asking on every read (every reload of an
+    // iteration) cost a schema query per call while batches were being written.
+    if (performance.now() - this.#typesAt > 10_000) await this.refreshTypes();
     const where = conditions(q);
     const columns = (kind: string, key: string, from: string, to: string) =>
       `RETURN '${kind}' AS kind, x.id AS id, x.version_id AS version_id,
@@ -280,6 +284,7 @@ class Neo4jGraph implements GraphStore {
          RETURN labelsOrTypes[0] AS type`,
       )).records.map((r) => r.get("type") as string));
     for (const t of types) if (REL_TYPE.test(t) && t !== "VERSION_OF") this.#types.add(t);
+    this.#typesAt = performance.now();
     return [...this.#types];
   }
 
