@@ -24,6 +24,13 @@ export const COMMON_FLAGS = `
   --target NAME    target from the spec (default: the spec's default_target)
   --state DIR      state folder for embedded stores and checkpoints (default .ics)`;
 
+/** parseArgs options of the flags every store-reading command takes (see COMMON_FLAGS). */
+export const COMMON_OPTIONS = {
+  spec: { type: "string" },
+  target: { type: "string" },
+  state: { type: "string" },
+} as const;
+
 export async function load(specFile: string | undefined): Promise<CompiledSpec> {
   const { spec, errors } = await loadSpec(specFile ?? "pipeline.yaml");
   if (!spec) {

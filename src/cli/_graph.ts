@@ -1,6 +1,7 @@
 /** Reading the stored graph back for the read commands: links with their endpoints. */
 import type { GraphStore, VersionQuery } from "../core/component.ts";
 import type { LinkProps, Version } from "../core/types.ts";
+import { describeLink } from "../graph/mod.ts";
 
 export interface LinkRow {
   from: { label: string; iteration_id: string; key: string[] };
@@ -27,28 +28,12 @@ export async function links(
       const v of await store.query({ kind: "node", ids: ids.slice(i, i + 500), history: true })
     ) nodes.set(v.id, v);
   }
-  const ref = (id: string) => {
-    const n = nodes.get(id);
-    return n
-      ? { label: n.label, iteration_id: n.iteration_id, key: n.key }
-      : { label: "?", iteration_id: "?", key: [id] };
-  };
-  return found.map((l) => {
-    const p = l.props as LinkProps;
-    let [from, to] = [ref(l.from!), ref(l.to!)];
-    const left = leftLabel.get(p.rules[0]?.rule);
-    if (left && from.label !== left && to.label === left) [from, to] = [to, from];
-    return {
-      from,
-      to,
-      confidence: p.confidence,
-      rules: p.rules,
-      policy: p.policy,
-      valid_from: l.valid_from,
-      observed_at: l.observed_at,
-      superseded_at: l.superseded_at,
-    };
-  });
+  return found.map((l) => ({
+    ...describeLink(l, nodes, leftLabel),
+    valid_from: l.valid_from,
+    observed_at: l.observed_at,
+    superseded_at: l.superseded_at,
+  }));
 }
 
 /** Rule id → the entity label of its left side, to orient links for display. */

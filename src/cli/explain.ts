@@ -1,6 +1,14 @@
 /** `ics explain A B`: why two entities are linked, or why not. */
 import { parseArgs } from "node:util";
-import { COMMON_FLAGS, formatRef, load, openGraph, parseRef, parseTime } from "./_common.ts";
+import {
+  COMMON_FLAGS,
+  COMMON_OPTIONS,
+  formatRef,
+  load,
+  openGraph,
+  parseRef,
+  parseTime,
+} from "./_common.ts";
 import { createEngine, type Explanation } from "../correlation/mod.ts";
 import { entityId, entityViews } from "../graph/mod.ts";
 import { UserError } from "../core/errors.ts";
@@ -20,9 +28,7 @@ export async function main(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      spec: { type: "string" },
-      target: { type: "string" },
-      state: { type: "string" },
+      ...COMMON_OPTIONS,
       json: { type: "boolean" },
       "as-of": { type: "string" },
       "known-at": { type: "string" },

@@ -1,6 +1,6 @@
 /** `ics links`: export correlation links as JSON Lines. */
 import { parseArgs } from "node:util";
-import { COMMON_FLAGS, load, openGraph, parseTime } from "./_common.ts";
+import { COMMON_FLAGS, COMMON_OPTIONS, load, openGraph, parseTime } from "./_common.ts";
 import { leftLabels, links } from "./_graph.ts";
 
 export const help =
@@ -18,9 +18,7 @@ export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      spec: { type: "string" },
-      target: { type: "string" },
-      state: { type: "string" },
+      ...COMMON_OPTIONS,
       iteration: { type: "string" },
       "min-confidence": { type: "string" },
       "as-of": { type: "string" },

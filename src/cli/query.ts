@@ -1,6 +1,14 @@
 /** `ics query`: the entities and links of an iteration, at any point in valid and system time. */
 import { parseArgs } from "node:util";
-import { COMMON_FLAGS, formatRef, iso, load, openGraph, parseTime } from "./_common.ts";
+import {
+  COMMON_FLAGS,
+  COMMON_OPTIONS,
+  formatRef,
+  iso,
+  load,
+  openGraph,
+  parseTime,
+} from "./_common.ts";
 import { leftLabels, links } from "./_graph.ts";
 import type { Version } from "../core/types.ts";
 
@@ -19,9 +27,7 @@ export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      spec: { type: "string" },
-      target: { type: "string" },
-      state: { type: "string" },
+      ...COMMON_OPTIONS,
       iteration: { type: "string" },
       label: { type: "string" },
       "as-of": { type: "string" },

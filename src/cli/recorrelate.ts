@@ -1,6 +1,6 @@
 /** `ics recorrelate`: apply the current correlation policy to the graph as stored. */
 import { parseArgs } from "node:util";
-import { COMMON_FLAGS, load, openGraph } from "./_common.ts";
+import { COMMON_FLAGS, COMMON_OPTIONS, load, openGraph } from "./_common.ts";
 import { createEngine } from "../correlation/mod.ts";
 import { createGraphModel } from "../graph/mod.ts";
 
@@ -17,9 +17,7 @@ export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      spec: { type: "string" },
-      target: { type: "string" },
-      state: { type: "string" },
+      ...COMMON_OPTIONS,
       iteration: { type: "string" },
       "dry-run": { type: "boolean" },
     },

@@ -4,7 +4,7 @@ import { compile, run } from "../runtime/mod.ts";
 import { type CompiledSpec, formatErrors, loadSpec } from "../spec/mod.ts";
 import { stableStringify } from "../core/hash.ts";
 import { dirname } from "node:path";
-import { COMMON_FLAGS, load } from "./_common.ts";
+import { COMMON_FLAGS, COMMON_OPTIONS, load } from "./_common.ts";
 import { createObserver, metricsPort, OBSERVE_FLAGS } from "./_observe.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
@@ -29,10 +29,8 @@ export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      spec: { type: "string" },
-      target: { type: "string" },
+      ...COMMON_OPTIONS,
       input: { type: "string" },
-      state: { type: "string" },
       quiet: { type: "boolean" },
       drain: { type: "boolean" },
       "metrics-port": { type: "string" },

@@ -406,4 +406,29 @@ export function entityViews(versions: Version[]): Map<string, EntityView> {
   return out;
 }
 
+/** A link's endpoint, as the read commands and the policy tools show it. */
+export type Endpoint = { label: string; iteration_id: string; key: string[] };
+
+/**
+ * A stored link with its endpoints resolved from `nodes` (an unknown id shows as `?`). Links are
+ * stored undirected; this shows one in the direction of its first rule (left → right).
+ */
+export function describeLink(
+  link: Version,
+  nodes: Map<string, Endpoint>,
+  leftOf: Map<string, string>,
+): { from: Endpoint; to: Endpoint } & Pick<LinkProps, "confidence" | "rules" | "policy"> {
+  const ref = (id: string): Endpoint => {
+    const n = nodes.get(id);
+    return n
+      ? { label: n.label, iteration_id: n.iteration_id, key: n.key }
+      : { label: "?", iteration_id: "?", key: [id] };
+  };
+  const p = link.props as LinkProps;
+  let [from, to] = [ref(link.from!), ref(link.to!)];
+  const left = leftOf.get(p.rules[0]?.rule);
+  if (left && from.label !== left && to.label === left) [from, to] = [to, from];
+  return { from, to, confidence: p.confidence, rules: p.rules, policy: p.policy };
+}
+
 export { pairId };

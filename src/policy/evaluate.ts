@@ -8,12 +8,12 @@
  * @module
  */
 import type { CompiledSpec } from "../spec/mod.ts";
-import type { DeadLetter, LinkProps, RawRecord, RuleEvidence, Version } from "../core/types.ts";
+import type { DeadLetter, RawRecord, RuleEvidence, Version } from "../core/types.ts";
 import type { DeadLetterQueue, MetricsStore, Source } from "../core/component.ts";
 import { join } from "node:path";
 import { compile, type Pipeline, run } from "../runtime/mod.ts";
 import type { EntityView } from "../correlation/mod.ts";
-import { createGraphModel, entityId, entityViews } from "../graph/mod.ts";
+import { createGraphModel, describeLink, entityId, entityViews } from "../graph/mod.ts";
 import { openSqliteGraph } from "../sinks/sqlite_graph.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
@@ -210,26 +210,10 @@ function rows(
   spec: CompiledSpec,
 ): LinkRow[] {
   const leftOf = new Map(spec.rules.map((r) => [r.id, r.left]));
-  const ref = (id: string): Endpoint => {
-    const n = entities.get(id);
-    return n
-      ? { label: n.label, iteration_id: n.iteration_id, key: n.key }
-      : { label: "?", iteration_id: "?", key: [id] };
-  };
-  return versions.map((l) => {
-    const p = l.props as LinkProps;
-    let [from, to] = [ref(l.from!), ref(l.to!)];
-    const left = leftOf.get(p.rules[0]?.rule);
-    if (left && from.label !== left && to.label === left) [from, to] = [to, from];
-    return {
-      from,
-      to,
-      iteration_id: l.iteration_id,
-      confidence: p.confidence,
-      rules: p.rules,
-      policy: p.policy,
-    };
-  }).sort((a, b) =>
+  return versions.map((l) => ({
+    ...describeLink(l, entities, leftOf),
+    iteration_id: l.iteration_id,
+  })).sort((a, b) =>
     a.iteration_id.localeCompare(b.iteration_id) ||
     refText(a.from).localeCompare(refText(b.from)) || refText(a.to).localeCompare(refText(b.to))
   );
