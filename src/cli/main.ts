@@ -17,6 +17,7 @@ import * as schemas from "./schemas.ts";
 import * as test from "./test.ts";
 import * as plan from "./plan.ts";
 import * as quality from "./quality.ts";
+import * as checksum from "./checksum.ts";
 
 const commands = {
   run,
@@ -28,6 +29,7 @@ const commands = {
   test,
   plan,
   quality,
+  checksum,
   produce,
   topics,
   schemas,
@@ -48,6 +50,7 @@ Commands:
   test       run the correlation rule tests (rules/tests/*.yaml)
   plan       what a policy change does to the links of recorded events (--base REF)
   quality    precision, recall, F1 and calibration against labelled pairs
+  checksum   a canonical hash of the stored graph (compare stores, runs, replays)
   produce    publish JSONL events to the stream topics as Avro (registering the schemas)
   topics     create the stream and dead-letter topics
   schemas    check local Avro schemas against the registry (BACKWARD compatibility)

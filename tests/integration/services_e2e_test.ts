@@ -87,6 +87,13 @@ serviceTest(
     const neo = await ics(env, "links", ...common);
     assert.equal(expected.length, 65);
     assert.deepEqual(linkSet(neo), expected);
+    // Not just the links: every believed version, property and valid time (ics checksum).
+    const sample = ["--iteration", "it-0001", "--iteration", "it-0002", "--iteration", "it-0003"];
+    const checksum = async (env: Record<string, string>, ...args: string[]) =>
+      JSON.parse(await ics(env, "checksum", ...args, ...sample, "--json"));
+    const embedded = await checksum({}, "--spec", specFile, "--state", local);
+    assert.deepEqual(await checksum(env, ...common), embedded);
+    assert.equal(embedded.links, 65);
 
     // Metric rows in Postgres: one per processed event, per stream.
     const sql = postgresJs(SERVICES.postgres, { onnotice: () => {} });
@@ -156,6 +163,10 @@ serviceTest(
     assert.equal(heuristicOnly.length, 24);
     assert.equal(recorrelated.length, 65 - 24); // the heuristic-only links are closed
     assert.deepEqual(linkSet(await ics(env, "links", ...common)), recorrelated);
+    assert.deepEqual(
+      await checksum(env, ...common),
+      await checksum({}, "--spec", specFile, "--state", local),
+    );
 
     await sql.unsafe(`DROP SCHEMA ${pgSchema} CASCADE`);
     await sql.end();
