@@ -194,7 +194,10 @@ export function createGraphModel(
           changes.observed!.push({
             id: fact.id,
             iteration_id: s.id,
-            observations: fact.observations,
+            // A copy: the next batch is applied before this one is written, and its observations
+            // must not be stored with this batch's versions (a crash in between would leave the
+            // store knowing observations it has no versions for; their replay would change nothing).
+            observations: [...fact.observations],
           });
           if (refreshView(fact)) {
             for (const p of engine.update(s.index, fact.view, (id) => s.entities.get(id)?.view)) {

@@ -410,3 +410,28 @@ Deno.test("graph model keeps iterations with unwritten batches in memory beyond 
   ]);
   await store.close();
 });
+
+Deno.test("graph model: a batch written while the next is applied holds only its own observations", async () => {
+  // The runtime applies batch 2 while batch 1 is still being written. A crash after batch 1's
+  // write must leave a store from which batch 2, replayed, is applied in full.
+  const store = openSqliteGraph(":memory:");
+  const model = newModel(store);
+  const mapped = (e: Event) => mapper.map("dde", e);
+  const one = mapped(task("TASK_STARTED", 1000, { status: "RUNNING" }));
+  const two = mapped(task("TASK_COMPLETED", 5000, { status: "SUCCEEDED", duration_ms: 4000 }));
+  const r1 = model.apply(one.entities, one.relationships, N + 1000);
+  model.apply(two.entities, two.relationships, N + 2000);
+  await store.write(r1.changes); // then the process is killed: batch 2 is never written
+
+  const restarted = newModel(store);
+  const replay = await batch(restarted, store, [
+    task("TASK_COMPLETED", 5000, { status: "SUCCEEDED", duration_ms: 4000 }),
+  ], N + 3000);
+  assert.ok(replay.changes.opened.length > 0, "batch 2 replayed changes nothing");
+  const believed = await store.query({ kind: "node", ids: [taskId()] });
+  assert.deepEqual(believed.map((v) => [v.valid_from, v.valid_to, v.props.status]), [
+    [T + 1000, T + 5000, "RUNNING"],
+    [T + 5000, null, "SUCCEEDED"],
+  ]);
+  await store.close();
+});

@@ -51,6 +51,7 @@ import {
 } from "../telemetry/tracing.ts";
 import { boundedQueue } from "./_queue.ts";
 import { withRetry } from "./_retry.ts";
+import { fault } from "../core/fault.ts";
 
 export interface CompileOptions {
   target?: string;
@@ -318,6 +319,7 @@ async function process(p: Pipeline, batch: SourceBatch, pending: Set<string>): P
   }
   trace.link(decoded);
   stage();
+  fault("decode");
 
   // dedup: within the batch, against batches in flight, then against the store
   stage = trace.stage("dedup");
@@ -401,21 +403,25 @@ async function write(p: Pipeline, item: Processed, pending: Set<string>, signal:
           elapsed_ms: performance.now() - item.started,
         }))),
   ]);
+  fault("sinks");
   // Dead letters last: a transactional queue commits them together with the source offsets, and
   // offsets may move only once every other sink holds the batch.
   const { offsets } = item.batch;
   let stage = trace.stage("write_dlq");
   if (p.dlq.writeAndCommit && offsets) {
     await retry("dlq", () => p.dlq.writeAndCommit!(item.dead, offsets));
+    fault("dlq");
     await retry("source", () => item.batch.ack({ committed: true }));
     stage();
     stage = trace.stage("commit");
   } else {
     await retry("dlq", () => p.dlq.write(item.dead));
+    fault("dlq");
     stage();
     stage = trace.stage("commit");
     await retry("source", () => item.batch.ack());
   }
+  fault("ack");
   await retry("dedup", () => p.dedup.commit(item.keys));
   stage();
   const committed = Date.now();

@@ -1,10 +1,18 @@
 /**
  * Dead-letter file (embedded target): one JSON object per line, appended and synced per batch.
+ *
+ * Exactly once, like the Kafka queue's transaction: letters are written before the source is
+ * acknowledged, so a crash in between replays the batch and would append its letters again. The
+ * file therefore remembers what it holds (a letter is its source position and payload) and skips
+ * a letter it already has. A crash in the middle of an append leaves a partial last line; it is
+ * cut off when the file is opened (its batch was not acknowledged and is written again).
  * @module
  */
 import { z } from "zod";
 import { dirname, resolve } from "node:path";
 import type { ComponentDef, DeadLetterQueue } from "../core/component.ts";
+import type { DeadLetter } from "../core/types.ts";
+import { factId } from "../core/hash.ts";
 
 export const schema = z.strictObject({
   type: z.literal("file"),
@@ -16,20 +24,55 @@ export const schema = z.strictObject({
 export const file: ComponentDef<typeof schema, DeadLetterQueue> = {
   type: "file",
   schema,
-  create(config, ctx) {
+  async create(config, ctx) {
     const path = resolve(ctx.stateDir, config.path);
     Deno.mkdirSync(dirname(path), { recursive: true });
+    const held = await open(path);
     const queue: DeadLetterQueue = {
       async write(letters) {
-        if (letters.length === 0) return;
-        const text = letters.map((l) => JSON.stringify(l) + "\n").join("");
+        const fresh = letters.filter((l) => !held.has(letterId(l)));
+        if (fresh.length === 0) return;
+        const text = fresh.map((l) => JSON.stringify(l) + "\n").join("");
         using f = await Deno.open(path, { append: true, create: true });
         await f.write(new TextEncoder().encode(text));
         await f.sync();
+        for (const l of fresh) held.add(letterId(l));
       },
       check: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };
-    return Promise.resolve(queue);
+    return queue;
   },
 };
+
+/** The same record dead-lettered again: same place in the input, same bytes. */
+function letterId(l: Pick<DeadLetter, "position" | "payload">): string {
+  const p = l.position;
+  const where = p.kind === "file" ? [p.kind, p.path, String(p.line)] : [
+    p.kind,
+    p.topic,
+    String(p.partition),
+    p.offset,
+  ];
+  return factId(...where, l.payload);
+}
+
+/** Cut a partial last line, and return the ids of the letters the file holds. */
+async function open(path: string): Promise<Set<string>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return new Set();
+    throw error;
+  }
+  const end = bytes.lastIndexOf(10) + 1;
+  if (end < bytes.length) await Deno.truncate(path, end);
+  const held = new Set<string>();
+  for (const line of new TextDecoder().decode(bytes.subarray(0, end)).split("\n")) {
+    try {
+      if (line.trim()) held.add(letterId(JSON.parse(line)));
+    } catch { /* not a letter (edited by hand?): it stays, and matches nothing */ }
+  }
+  return held;
+}

@@ -9,6 +9,7 @@ import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { dirname, resolve } from "node:path";
 import type { ComponentDef, GraphStore, VersionQuery } from "../core/component.ts";
 import type { Version } from "../core/types.ts";
+import { fault } from "../core/fault.ts";
 
 export const schema = z.strictObject({
   type: z.literal("sqlite"),
@@ -94,6 +95,7 @@ export function openSqliteGraph(path: string): GraphStore {
         for (const o of changes.observed ?? []) {
           observe.run(o.iteration_id, o.id, JSON.stringify(o.observations));
         }
+        fault("graph_tx");
         for (const v of changes.opened) {
           insert.run(
             v.version_id,

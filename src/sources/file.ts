@@ -56,18 +56,19 @@ function createFileSource(config: Config, path: string, checkpointFile: string):
       const fingerprint = await fingerprintOf(path);
       const all = readCheckpoints(checkpointFile);
       const start = all[path]?.fingerprint === fingerprint ? all[path].done : 0;
-      let done = start;
+      // Where the next batch starts: the runtime takes batches ahead of their acks (it
+      // processes one while the previous is written), so this runs ahead of the checkpoint.
+      let read = start;
       const records = format === "avro" ? avroRecords(path) : jsonlRecords(path);
       let batch: RawRecord[] = [];
       let index = 0;
       const flush = () => {
         const records = batch;
         batch = [];
-        const end = done + records.length;
+        const end = read += records.length;
         return {
           records,
           ack: () => {
-            done = end;
             writeCheckpoint(checkpointFile, path, { fingerprint, done: end });
             return Promise.resolve();
           },

@@ -49,6 +49,7 @@ import {
   type WritePlan,
 } from "./_rows.ts";
 import { compareText, sortVersions } from "./_order.ts";
+import { fault } from "../../core/fault.ts";
 
 export { compareText, sortVersions };
 
@@ -173,6 +174,7 @@ class Neo4jGraph implements GraphStore {
        SET e.observations_json = row.observations`,
       plan.observed,
     );
+    fault("graph_tx");
     for (const [type, rows] of plan.rels) {
       await run(
         `UNWIND $rows AS row
