@@ -45,12 +45,16 @@ export function carryOnWhenUnavailable(
   /** The store answered: write what was committed meanwhile, then it is healthy again. */
   const back = async () => {
     if (down === undefined) return;
-    const keys = [...backlog];
-    await store.commit(keys);
-    for (const k of keys) backlog.delete(k);
+    let written = 0;
+    while (backlog.size) { // commits made while a flush is on its way join the next one
+      const keys = [...backlog];
+      await store.commit(keys);
+      for (const k of keys) backlog.delete(k);
+      written += keys.length;
+    }
     log(
       "info",
-      `dedup store available again; ${keys.length} keys committed during the outage written to it`,
+      `dedup store available again; ${written} keys committed during the outage written to it`,
     );
     down = undefined;
     overflowed = false;
@@ -78,8 +82,10 @@ export function carryOnWhenUnavailable(
     async seen(keys) {
       try {
         const seen = await store.seen(keys);
+        if (down === undefined) return seen;
+        const local = keys.map((k) => backlog.has(k)); // before back() empties the backlog
         await back();
-        return seen.map((s, i) => s || backlog.has(keys[i]));
+        return seen.map((s, i) => s || local[i]);
       } catch (error) {
         if (!transient(error)) throw error;
         unavailable(error);
