@@ -198,7 +198,10 @@ export function createGraphModel(
           changes.observed!.push({
             id: fact.id,
             iteration_id: s.id,
-            observations: fact.observations,
+            // A copy: the next batch, applied before this one is written, must not leak into
+            // it (a store holding an observation whose versions are not written yet would
+            // take the event for a replay after a crash, and never write them).
+            observations: [...fact.observations],
           });
           if (refreshView(fact)) {
             for (const p of engine.update(s.index, fact.view, (id) => s.entities.get(id)?.view)) {

@@ -410,3 +410,21 @@ Deno.test("graph model keeps iterations with unwritten batches in memory beyond 
   ]);
   await store.close();
 });
+
+Deno.test("graph model: a batch's observations do not include those of the next, applied before it is written", async () => {
+  const store = openSqliteGraph(":memory:");
+  const model = newModel(store);
+  const mapped = (e: Event) => mapper.map("dde", e);
+  const a = mapped(task("TASK_STARTED", 1000, { status: "RUNNING" }));
+  const b = mapped(task("TASK_COMPLETED", 9000, { status: "SUCCEEDED" }));
+  const ra = model.apply(a.entities, a.relationships, N);
+  model.apply(b.entities, b.relationships, N + 1); // the runtime correlates ahead of the writer
+  await store.write(ra.changes);
+  // A crash now: the store must not claim the second event, whose versions it does not hold.
+  const restarted = newModel(store);
+  await restarted.prepare(["it-1"]);
+  const replay = restarted.apply(b.entities, b.relationships, N + 2);
+  assert.deepEqual(props(replay.changes.opened).map((p) => p.status), ["RUNNING", "SUCCEEDED"]);
+  assert.equal(replay.changes.closed.length, 1);
+  await store.close();
+});
