@@ -157,7 +157,10 @@ Deno.test("/metrics after a run on the samples counts exactly the known input", 
 
     const health = await fetch(`${base}/healthz`);
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: "alive" });
+    assert.deepEqual(await health.json(), {
+      status: "alive",
+      components: { source: "ok", dedup: "ok", graph: "ok", metrics: "ok", dlq: "ok" },
+    });
 
     const ready = await fetch(`${base}/readyz`);
     assert.equal(ready.status, 200);
@@ -182,32 +185,95 @@ Deno.test("/metrics after a run on the samples counts exactly the known input", 
 });
 
 Deno.test("/readyz answers 503 and names each degraded component", async () => {
+  const telemetry = createTelemetry();
   const endpoint = await serveTelemetry({
     port: 0,
     hostname: "127.0.0.1",
-    telemetry: createTelemetry(),
+    telemetry,
     check_timeout_ms: 100,
     components: {
       source: { type: "kafka", check: () => Promise.reject(new Error("broker 127.0.0.1:1 down")) },
       graph: { type: "neo4j", check: () => new Promise(() => {}) },
+      metrics: { type: "postgres", check: () => Promise.resolve() },
       dlq: { type: "file", check: () => Promise.resolve() },
     },
   });
   try {
+    // What the runtime saw counts even when the live check passes (the pipeline still waits).
+    telemetry.health.set("metrics", "retrying", "connection refused (attempt 3)");
     const r = await fetch(`http://127.0.0.1:${endpoint.port}/readyz`);
     assert.equal(r.status, 503);
     assert.deepEqual(await r.json(), {
-      status: "degraded",
-      degraded: ["source", "graph"],
+      status: "unavailable",
+      degraded: ["source", "graph", "metrics"],
       components: {
         source: { type: "kafka", status: "failed", error: "broker 127.0.0.1:1 down" },
         graph: { type: "neo4j", status: "failed", error: "no answer within 100 ms" },
+        metrics: {
+          type: "postgres",
+          status: "retrying",
+          detail: "connection refused (attempt 3)",
+        },
         dlq: { type: "file", status: "ok" },
       },
     });
     const h = await fetch(`http://127.0.0.1:${endpoint.port}/healthz`);
     assert.equal(h.status, 200); // alive, though not ready
-    await h.body?.cancel();
+    assert.deepEqual(await h.json(), {
+      status: "degraded",
+      components: {
+        source: "ok",
+        graph: "ok",
+        metrics: "retrying: connection refused (attempt 3)",
+        dlq: "ok",
+      },
+    });
+    const m = parseExposition(
+      await (await fetch(`http://127.0.0.1:${endpoint.port}/metrics`)).text(),
+    );
+    assert.deepEqual(byLabel(m, "ics_component_up", "component"), { metrics: 0 });
+  } finally {
+    await endpoint.close();
+  }
+});
+
+Deno.test("/readyz stays 200 while only a component the pipeline works around is down", async () => {
+  const telemetry = createTelemetry();
+  const endpoint = await serveTelemetry({
+    port: 0,
+    hostname: "127.0.0.1",
+    telemetry,
+    components: {
+      dedup: {
+        type: "redis",
+        required: false,
+        check: () => Promise.reject(new Error("Redis is unavailable")),
+      },
+      graph: { type: "neo4j", check: () => Promise.resolve() },
+    },
+  });
+  try {
+    telemetry.health.set("dedup", "degraded", "unavailable, keys taken as unseen");
+    const r = await fetch(`http://127.0.0.1:${endpoint.port}/readyz`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), {
+      status: "degraded",
+      degraded: ["dedup"],
+      components: {
+        dedup: {
+          type: "redis",
+          status: "degraded",
+          detail: "unavailable, keys taken as unseen",
+          error: "Redis is unavailable",
+        },
+        graph: { type: "neo4j", status: "ok" },
+      },
+    });
+    telemetry.health.set("dedup", "ok");
+    const m = parseExposition(
+      await (await fetch(`http://127.0.0.1:${endpoint.port}/metrics`)).text(),
+    );
+    assert.deepEqual(byLabel(m, "ics_component_up", "component"), { dedup: 1 });
   } finally {
     await endpoint.close();
   }

@@ -31,6 +31,23 @@ export function metricsPort(flag: string | undefined, p: Pipeline): number {
   return p.spec.spec.targets[p.target].source.type === "file" ? 0 : 8000;
 }
 
+/** The components `/readyz` asks, by role. */
+export function checkedComponents(p: Pipeline): Record<string, Checked> {
+  const t = p.spec.spec.targets[p.target];
+  return {
+    source: { type: t.source.type, check: () => p.source.check() },
+    dedup: {
+      type: t.dedup.type,
+      check: () => p.dedup.check(),
+      // Worked around while down: the runner is degraded, not stopped.
+      required: p.spec.spec.dedup.on_unavailable !== "sink_idempotency",
+    },
+    graph: { type: t.graph.type, check: () => p.graph.check() },
+    metrics: { type: t.metrics.type, check: () => p.metrics.check() },
+    dlq: { type: t.dlq.type, check: () => p.dlq.check() },
+  };
+}
+
 export interface Observer {
   /** Erase the status line before printing a log line. */
   clear(): void;
@@ -47,19 +64,11 @@ export function createObserver(quiet: boolean | undefined) {
     async start(p, port) {
       status.start(p.telemetry);
       if (port === 0) return;
-      const t = p.spec.spec.targets[p.target];
-      const components: Record<string, Checked> = {
-        source: { type: t.source.type, check: () => p.source.check() },
-        dedup: { type: t.dedup.type, check: () => p.dedup.check() },
-        graph: { type: t.graph.type, check: () => p.graph.check() },
-        metrics: { type: t.metrics.type, check: () => p.metrics.check() },
-        dlq: { type: t.dlq.type, check: () => p.dlq.check() },
-      };
       const endpoint = await serveTelemetry({
         port,
         hostname: p.spec.spec.observability.http_host,
         telemetry: p.telemetry,
-        components,
+        components: checkedComponents(p),
       });
       close = endpoint.close;
       p.ctx.log(

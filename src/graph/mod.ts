@@ -85,6 +85,8 @@ export interface GraphModel {
   recorrelate(iterations: string[], now: number): Promise<ApplyResult>;
   /** Iterations currently held in memory. */
   size(): number;
+  /** The last system time used; a model that replaces this one starts after it. */
+  clock(): number;
 }
 
 /**
@@ -109,9 +111,11 @@ export function createGraphModel(
   policy: string,
   store: GraphStore,
   maxIterations: number,
+  /** System time already used (by the model this one replaces): later batches go after it. */
+  clock = 0,
 ): GraphModel {
   const states = new Map<string, IterationState>(); // insertion order = least recently used first
-  let lastNow = 0; // system time strictly increases per batch: version ids rely on it
+  let lastNow = clock; // system time strictly increases per batch: version ids rely on it
 
   const touch = (id: string): IterationState | undefined => {
     const s = states.get(id);
@@ -256,6 +260,7 @@ export function createGraphModel(
     },
 
     size: () => states.size,
+    clock: () => lastNow,
   };
 }
 

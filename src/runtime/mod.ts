@@ -10,6 +10,15 @@
  * moves batches through it. Input is acknowledged only after every sink acknowledged the batch,
  * and a dedup key is marked seen only then, so a crash at any point loses nothing; the sinks'
  * idempotent writes and the graph model's rebuild-from-store make replays change nothing.
+ *
+ * Faults: every store and sink call is retried while it fails transiently (capped exponential
+ * backoff, full jitter, no limit: the bounded queue then pauses consumption); the component is
+ * reported `retrying` meanwhile (`/readyz`, `ics_component_up`, a log line per attempt). A write
+ * a sink refuses for good (PermanentError: a value the database rejects) is split until the
+ * refused events stand alone (`_isolate.ts`); they are dead-lettered as `sink_error` with the
+ * attempt count, the rest is written. The graph model had applied the whole batch, so it is
+ * replaced by one rebuilt from the store; batches correlated on the old one are applied again
+ * before they are written (`generation`).
  * @module
  */
 import { resolve } from "node:path";
@@ -29,11 +38,10 @@ import type {
   DlqCategory,
   EntityObservation,
   Envelope,
-  GraphChanges,
   RawRecord,
   RelationshipObservation,
 } from "../core/types.ts";
-import { UserError } from "../core/errors.ts";
+import { PermanentError, UserError } from "../core/errors.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { sources } from "../sources/mod.ts";
 import { dedupStores, idempotencyKey } from "../dedup/mod.ts";
@@ -41,7 +49,7 @@ import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
 import { createDecoder, type Decoder } from "../codecs/mod.ts";
 import { createMapper, type Mapper, MappingError } from "../mapping/mod.ts";
 import { createEngine, type Engine, type Rule } from "../correlation/mod.ts";
-import { createGraphModel, type GraphModel } from "../graph/mod.ts";
+import { type ApplyResult, createGraphModel, type GraphModel } from "../graph/mod.ts";
 import { confidenceBand, createTelemetry, type Telemetry } from "../telemetry/mod.ts";
 import {
   type BatchTrace,
@@ -52,6 +60,8 @@ import {
 import { boundedQueue } from "./_queue.ts";
 import { withRetry } from "./_retry.ts";
 import { fault } from "../core/fault.ts";
+import { isolate } from "./_isolate.ts";
+import { carryOnWhenUnavailable } from "./_dedup.ts";
 
 export interface CompileOptions {
   target?: string;
@@ -126,12 +136,16 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
         { ...ctx, streamTopics, telemetry },
       ),
     );
-    const dedup = await open(
+    let dedup = await open(
       createComponent<DedupStore, { ttl_seconds: number }>(dedupStores, t.dedup, {
         ...ctx,
         ttl_seconds: spec.spec.dedup.ttl_seconds,
       }),
     );
+    if (spec.spec.dedup.on_unavailable === "sink_idempotency") {
+      dedup = carryOnWhenUnavailable(dedup, telemetry, ctx.log);
+      opened[opened.length - 1] = dedup; // closing it writes the keys it kept, if it can
+    }
     const graph = await open(createComponent<GraphStore>(graphStores, t.graph, ctx));
     const metrics = await open(createComponent<MetricsStore>(metricsStores, t.metrics, ctx));
     const dlq = await open(createComponent<DeadLetterQueue>(deadLetterQueues, t.dlq, ctx));
@@ -195,10 +209,16 @@ export function countingNearMisses(rule: Rule, t: Telemetry): Rule {
 interface Processed {
   batch: SourceBatch;
   events: Envelope[];
-  changes: GraphChanges;
-  dead: DeadLetter[];
+  /** What the events say (applied again if the model is replaced before the batch is written). */
+  entities: EntityObservation[];
+  relationships: RelationshipObservation[];
+  applied: ApplyResult;
+  /** The model that applied it, and its generation (see {@link Flow}). */
+  model: GraphModel;
+  generation: number;
+  /** Dead letters with the index of their record in the batch (they keep source order). */
+  dead: { at: number; letter: DeadLetter }[];
   keys: string[];
-  iterations: string[];
   received: number;
   started: number;
   trace: BatchTrace;
@@ -219,6 +239,25 @@ export interface RunOptions {
   reload?: () => Promise<CompiledSpec | undefined>;
 }
 
+/** What the producer (source → process) and the writer (→ sinks) of a run share. */
+interface Flow {
+  signal: AbortSignal;
+  /** Keys processed but not yet committed. */
+  pending: Set<string>;
+  /** Batches taken from the source and not yet written. */
+  inFlight: number;
+  /** Resolves once at most `n` batches are in flight; rejects if the writer failed. */
+  settled(n: number): Promise<void>;
+  /**
+   * Bumped when a refused write replaced the graph model. A batch correlated under an older
+   * generation is applied again before it is written, and the producer correlates nothing on the
+   * new model before every older batch is written, so the model sees batches in source order.
+   */
+  generation: number;
+  /** The generation the producer last correlated under. */
+  correlatedUnder: number;
+}
+
 /** Run until the source ends or the signal aborts; the batch in flight is always finished. */
 export async function run(
   p: Pipeline,
@@ -227,19 +266,31 @@ export async function run(
 ): Promise<RunResult> {
   const started = performance.now();
   const queue = boundedQueue<Processed>(p.spec.spec.runtime.queue_batches);
-  const pending = new Set<string>(); // keys processed but not yet committed
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
+  let wake: (() => void) | undefined;
+  let failure: { error: unknown } | undefined;
+  const flow: Flow = {
+    signal,
+    pending: new Set(),
+    inFlight: 0,
+    async settled(n) {
+      while (this.inFlight > n) {
+        if (failure) throw failure.error;
+        await new Promise<void>((r) => wake = r);
+      }
+    },
+    generation: 0,
+    correlatedUnder: 0,
+  };
   const producer = (async () => {
     try {
       for await (const batch of p.source.batches(signal)) {
         const next = await options.reload?.();
         if (next) {
-          while (inFlight > 0) await new Promise<void>((r) => drained = r);
+          await flow.settled(0);
           swapPolicy(p, next);
         }
-        inFlight++;
-        await queue.put(await process(p, batch, pending));
+        flow.inFlight++;
+        await queue.put(await process(p, batch, flow));
         if (signal.aborted) break;
       }
     } finally {
@@ -249,11 +300,15 @@ export async function run(
   const writer = (async () => {
     try {
       for await (const item of queue) {
-        await write(p, item, pending, signal);
-        if (--inFlight === 0) drained?.();
+        await write(p, item, flow);
+        flow.inFlight--;
+        wake?.();
       }
     } catch (error) {
-      queue.fail(error); // a producer waiting on a full queue must not wait forever
+      // A producer waiting on a full queue, or for the writer to catch up, must not wait forever.
+      failure = { error };
+      wake?.();
+      queue.fail(error);
       throw error;
     }
   })();
@@ -280,6 +335,7 @@ function swapPolicy(p: Pipeline, next: CompiledSpec): void {
     next.policy,
     p.graph,
     next.spec.runtime.max_iterations_in_memory,
+    p.model.clock(),
   );
   p.spec = {
     ...p.spec,
@@ -292,7 +348,70 @@ function swapPolicy(p: Pipeline, next: CompiledSpec): void {
   p.ctx.log("info", `correlation policy ${next.policy} is live (${next.rules.length} rules)`);
 }
 
-async function process(p: Pipeline, batch: SourceBatch, pending: Set<string>): Promise<Processed> {
+/** Drop the model's state: a fresh one rebuilds each iteration from the store when it is used. */
+function replaceModel(p: Pipeline, flow: Flow): void {
+  p.model = createGraphModel(
+    p.engine,
+    p.spec.policy,
+    p.graph,
+    p.spec.spec.runtime.max_iterations_in_memory,
+    p.model.clock(),
+  );
+  flow.generation++;
+}
+
+/**
+ * Call a store or sink, retrying while it fails transiently. Its health follows: `retrying` with
+ * the error and attempt from the first failure, `ok` again (and a log line) once a call succeeds.
+ */
+function call<T>(p: Pipeline, flow: Flow, component: string, fn: () => Promise<T>): Promise<T> {
+  const t = p.telemetry;
+  const { initial_ms, max_ms } = p.spec.spec.runtime.retry;
+  let failures = 0;
+  return withRetry(() =>
+    fn().catch((error) => {
+      t.add("sink_errors_total", 1, { component });
+      throw error;
+    }), {
+    signal: flow.signal,
+    baseMs: initial_ms,
+    maxMs: max_ms,
+    onRetry: (attempt, error) => {
+      failures = attempt;
+      t.add("retries_total", 1, { component });
+      t.health.set(component, "retrying", `${error.message} (attempt ${attempt})`);
+      p.ctx.log("warn", `${component} failed (attempt ${attempt}), retrying: ${error.message}`);
+    },
+  }).then((value) => {
+    if (failures > 0) {
+      t.health.set(component, "ok");
+      p.ctx.log("info", `${component} is available again (after ${failures} failed attempts)`);
+    }
+    return value;
+  }, refusedBy(component));
+}
+
+/** A PermanentError names the component that refused the call. */
+const refusedBy = (component: string) => (error: unknown): never => {
+  throw error instanceof PermanentError
+    ? new PermanentError(`${component} refused the write: ${error.message}`, { cause: error })
+    : error;
+};
+
+/** Fold observations into the current model, loading the iterations it lacks from the store. */
+async function correlate(
+  p: Pipeline,
+  flow: Flow,
+  events: Envelope[],
+  entities: EntityObservation[],
+  relationships: RelationshipObservation[],
+): Promise<{ applied: ApplyResult; model: GraphModel }> {
+  const model = p.model; // replaced meanwhile? this batch is applied again before it is written
+  await call(p, flow, "graph", () => model.prepare(events.map((e) => e.event.iteration_id)));
+  return { applied: model.apply(entities, relationships, Date.now()), model };
+}
+
+async function process(p: Pipeline, batch: SourceBatch, flow: Flow): Promise<Processed> {
   const t = p.telemetry;
   const started = performance.now();
   const trace = p.tracer.batch(batch.records.length);
@@ -325,9 +444,11 @@ async function process(p: Pipeline, batch: SourceBatch, pending: Set<string>): P
   stage = trace.stage("dedup");
   const inBatch = new Set<string>();
   const candidates = decoded.filter((e) =>
-    !inBatch.has(e.key) && !pending.has(e.key) && inBatch.add(e.key)
+    !inBatch.has(e.key) && !flow.pending.has(e.key) && inBatch.add(e.key)
   );
-  const seen = candidates.length ? await p.dedup.seen(candidates.map((e) => e.key)) : [];
+  const seen = candidates.length
+    ? await call(p, flow, "dedup", () => p.dedup.seen(candidates.map((e) => e.key)))
+    : [];
   const fresh = candidates.filter((_, i) => !seen[i]);
   t.add("dedup_dropped_total", decoded.length - fresh.length);
   stage();
@@ -353,98 +474,181 @@ async function process(p: Pipeline, batch: SourceBatch, pending: Set<string>): P
 
   // correlate: the graph model folds observations into versions and links
   stage = trace.stage("correlate");
-  await p.model.prepare(events.map((e) => e.event.iteration_id));
-  const applied = p.model.apply(entities, relationships, Date.now());
-  for (const [rule, n] of applied.linksByRule) t.add("correlation_links_total", n, { rule });
-  t.add("correlation_links_retracted_total", applied.retracted);
+  if (flow.correlatedUnder !== flow.generation) {
+    await flow.settled(1); // the batches before this one are applied to the new model first
+    flow.correlatedUnder = flow.generation;
+  }
+  const generation = flow.generation;
+  const { applied, model } = await correlate(p, flow, events, entities, relationships);
   stage();
 
   const keys = events.map((e) => e.key);
-  for (const k of keys) pending.add(k);
+  for (const k of keys) flow.pending.add(k);
   return {
     batch,
     events,
-    changes: applied.changes,
-    dead: dead.sort((a, b) => a.at - b.at).map((d) => d.letter),
+    entities,
+    relationships,
+    applied,
+    model,
+    generation,
+    dead,
     keys,
-    iterations: applied.iterations,
     received: batch.records.length,
     started,
     trace,
   };
 }
 
-async function write(p: Pipeline, item: Processed, pending: Set<string>, signal: AbortSignal) {
+async function write(p: Pipeline, item: Processed, flow: Flow) {
+  const { trace } = item;
+  try {
+    await writeBatch(p, item, flow);
+  } catch (error) {
+    trace.end(error); // the batch fails: its span ends with the error
+    throw error;
+  }
+  trace.end();
+}
+
+async function writeBatch(p: Pipeline, item: Processed, flow: Flow) {
   const t = p.telemetry;
   const { trace } = item;
-  const retry = <T>(name: string, fn: () => Promise<T>) =>
-    withRetry(() =>
-      fn().catch((error) => {
-        t.add("sink_errors_total", 1, { component: name });
-        throw error;
-      }), {
-      signal,
-      onRetry: (attempt, error) => {
-        t.add("retries_total", 1, { component: name });
-        p.ctx.log("warn", `${name} failed (attempt ${attempt}), retrying: ${error.message}`);
-      },
-    }).catch((error) => {
-      trace.end(error); // the batch fails: its span ends with the error
-      throw error;
-    });
-  const at = Date.now();
-  await Promise.all([
-    trace.time("write_graph", () => retry("graph", () => p.graph.write(item.changes))),
-    trace.time("write_metrics", () =>
-      retry("metrics", () =>
-        p.metrics.write(item.events, {
-          at,
-          received: item.received,
-          elapsed_ms: performance.now() - item.started,
-        }))),
+  if (item.generation !== flow.generation) {
+    // Correlated on a model since replaced (a write was refused): apply it again on the new one.
+    const again = await correlate(p, flow, item.events, item.entities, item.relationships);
+    item.applied = again.applied;
+    item.model = again.model;
+    item.generation = flow.generation;
+  }
+  const stats = {
+    at: Date.now(),
+    received: item.received,
+    elapsed_ms: performance.now() - item.started,
+  };
+  const { changes } = item.applied;
+  let events = item.events;
+  const results = await Promise.allSettled([
+    trace.time("write_graph", () => call(p, flow, "graph", () => p.graph.write(changes))),
+    trace.time(
+      "write_metrics",
+      () => call(p, flow, "metrics", () => p.metrics.write(events, stats)),
+    ),
   ]);
   fault("sinks");
+  item.model.done(item.applied.iterations);
+  const errors = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
+  const fatal = errors.find((e) => !(e instanceof PermanentError));
+  if (fatal) throw fatal;
+  let written = [item.applied];
+  if (errors.length) {
+    const refused = await writeRefused(p, flow, item, errors[0], stats);
+    written = refused.written;
+    events = refused.events;
+  }
+
   // Dead letters last: a transactional queue commits them together with the source offsets, and
   // offsets may move only once every other sink holds the batch.
+  const dead = item.dead.sort((a, b) => a.at - b.at).map((d) => d.letter);
   const { offsets } = item.batch;
   let stage = trace.stage("write_dlq");
   if (p.dlq.writeAndCommit && offsets) {
-    await retry("dlq", () => p.dlq.writeAndCommit!(item.dead, offsets));
+    await call(p, flow, "dlq", () => p.dlq.writeAndCommit!(dead, offsets));
     fault("dlq");
-    await retry("source", () => item.batch.ack({ committed: true }));
+    await call(p, flow, "source", () => item.batch.ack({ committed: true }));
     stage();
     stage = trace.stage("commit");
   } else {
-    await retry("dlq", () => p.dlq.write(item.dead));
+    await call(p, flow, "dlq", () => p.dlq.write(dead));
     fault("dlq");
     stage();
     stage = trace.stage("commit");
-    await retry("source", () => item.batch.ack());
+    await call(p, flow, "source", () => item.batch.ack());
   }
   fault("ack");
-  await retry("dedup", () => p.dedup.commit(item.keys));
+  // Only keys of written events: a dead-lettered event, once fixed and re-injected, is not a
+  // duplicate.
+  await call(p, flow, "dedup", () => p.dedup.commit(events.map((e) => e.key)));
   stage();
   const committed = Date.now();
-  for (const e of item.events) {
+  for (const e of events) {
     t.observe("e2e_latency_seconds", (committed - e.event.timestamp) / 1000, { stream: e.stream });
   }
-  for (const k of item.keys) pending.delete(k);
-  p.model.done(item.iterations);
+  for (const k of item.keys) flow.pending.delete(k);
 
-  const opened = { node: 0, relationship: 0, link: 0 };
-  for (const v of item.changes.opened) {
-    opened[v.kind]++;
-    if (v.kind === "link") {
-      t.add("links_by_confidence_total", 1, { band: confidenceBand(Number(v.props.confidence)) });
+  for (const applied of written) {
+    const opened = { node: 0, relationship: 0, link: 0 };
+    for (const v of applied.changes.opened) {
+      opened[v.kind]++;
+      if (v.kind === "link") {
+        t.add("links_by_confidence_total", 1, { band: confidenceBand(Number(v.props.confidence)) });
+      }
     }
+    t.add("entity_versions_total", opened.node);
+    t.add("relationship_versions_total", opened.relationship);
+    t.add("link_versions_total", opened.link);
+    for (const c of applied.changes.closed) t.add("versions_closed_total", 1, { kind: c.kind });
+    for (const [rule, n] of applied.linksByRule) t.add("correlation_links_total", n, { rule });
+    t.add("correlation_links_retracted_total", applied.retracted);
   }
-  t.add("entity_versions_total", opened.node);
-  t.add("relationship_versions_total", opened.relationship);
-  t.add("link_versions_total", opened.link);
-  for (const c of item.changes.closed) t.add("versions_closed_total", 1, { kind: c.kind });
-  for (const d of item.dead) t.add("dlq_events_total", 1, { category: d.category });
+  for (const d of dead) t.add("dlq_events_total", 1, { category: d.category });
   t.add("batches_total");
-  trace.end();
+}
+
+/**
+ * A sink refused the batch for good: write it again in ever smaller groups until the refused
+ * events stand alone, and dead-letter those (`sink_error`, with the attempt count). Each group is
+ * written to the graph first, then to metrics, so the graph never holds an event it refused.
+ */
+async function writeRefused(
+  p: Pipeline,
+  flow: Flow,
+  item: Processed,
+  error: PermanentError,
+  stats: { at: number; received: number; elapsed_ms: number },
+): Promise<{ written: ApplyResult[]; events: Envelope[] }> {
+  p.ctx.log(
+    "warn",
+    `${error.message}; writing the batch's ${item.events.length} events in smaller groups ` +
+      `to find the refused ones`,
+  );
+  // The model applied the whole batch, which the store does not hold: rebuild it from the store.
+  replaceModel(p, flow);
+  const written: ApplyResult[] = [];
+  const events: Envelope[] = [];
+  const refused = await isolate(item.events, error, async (group) => {
+    const entities: EntityObservation[] = [];
+    const relationships: RelationshipObservation[] = [];
+    for (const e of group) {
+      const m = p.mapper.map(e.stream, e.event);
+      entities.push(...m.entities);
+      relationships.push(...m.relationships);
+    }
+    const { applied, model } = await correlate(p, flow, group, entities, relationships);
+    const n = group.length;
+    try {
+      await call(p, flow, "graph", () => p.graph.write(applied.changes));
+      await call(p, flow, "metrics", () => p.metrics.write(group, { ...stats, received: n }));
+    } catch (error) {
+      if (error instanceof PermanentError) replaceModel(p, flow);
+      throw error;
+    } finally {
+      model.done(applied.iterations);
+    }
+    written.push(applied);
+    events.push(...group);
+  });
+  const order = new Map(item.batch.records.map((r, i) => [r, i]));
+  for (const r of refused) {
+    const e = r.item;
+    const letter = deadLetter(p, e.record, "sink_error", r.error.message, e.stream);
+    item.dead.push({ at: order.get(e.record)!, letter: { ...letter, attempts: r.attempts } });
+  }
+  p.ctx.log(
+    "warn",
+    `${refused.length} of ${item.events.length} events dead-lettered (sink_error), the rest written`,
+  );
+  return { written, events };
 }
 
 function deadLetter(

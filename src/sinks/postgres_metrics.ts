@@ -16,7 +16,7 @@ import { z } from "zod";
 import type postgresJs from "postgres";
 import type { ComponentDef, MetricsStore } from "../core/component.ts";
 import type { Envelope } from "../core/types.ts";
-import { RetriableError } from "../core/errors.ts";
+import { PermanentError, RetriableError } from "../core/errors.ts";
 import { sha256 } from "../core/hash.ts";
 
 export const schema = z.strictObject({
@@ -281,15 +281,25 @@ const CONNECTION_CODES = new Set([
 /** SQLSTATEs worth retrying: connection exceptions, serialization failures and deadlocks,
  * insufficient resources, shutdown and cancellation, lock timeouts. */
 const TRANSIENT_SQLSTATE = /^(08|53|40001|40P01|57P0[123]|57014|55P03)/;
+/** SQLSTATEs of values the database refuses: data exceptions (a number out of range, text it
+ * cannot hold) and integrity constraint violations. The events go to the dead-letter queue. */
+const DATA_SQLSTATE = /^(22|23)/;
 
 function classify(error: unknown, where: string): Error {
-  if (error instanceof RetriableError) return error;
+  if (error instanceof RetriableError || error instanceof PermanentError) return error;
   const e = error instanceof Error ? error : new Error(String(error));
   const code = String((e as { code?: unknown }).code ?? "");
-  const retriable = e.name === "PostgresError"
-    ? TRANSIENT_SQLSTATE.test(code)
-    : CONNECTION_CODES.has(code);
-  if (retriable) return new RetriableError(`Postgres at "${where}" is unavailable: ${e.message}`);
+  const postgres = e.name === "PostgresError";
+  if (postgres ? TRANSIENT_SQLSTATE.test(code) : CONNECTION_CODES.has(code)) {
+    return new RetriableError(`Postgres at "${where}" is unavailable: ${e.message}`, {
+      cause: e,
+    });
+  }
+  if (postgres && DATA_SQLSTATE.test(code)) {
+    return new PermanentError(`Postgres at "${where}" refused a value: ${e.message} (${code})`, {
+      cause: e,
+    });
+  }
   e.message = `Postgres at "${where}": ${e.message}`;
   return e;
 }

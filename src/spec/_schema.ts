@@ -115,6 +115,13 @@ export const pipelineSchema = z.strictObject({
       "Idempotency key fields per stream (default: iteration_id, event_type, the main id, timestamp).",
     ),
     ttl_seconds: z.number().int().min(1).default(604_800).describe("How long a key is remembered."),
+    on_unavailable: z.enum(["pause", "sink_idempotency"]).default("pause").describe(
+      "While the dedup store (Redis) is unreachable: `pause` stops consuming and retries the " +
+        "check with backoff until it is back (/readyz 503); `sink_idempotency` carries on, taking " +
+        "keys as unseen (the graph and metrics writes are idempotent, so an exact replay changes " +
+        "nothing), keeps the keys it commits meanwhile in memory (at most 100,000; they also " +
+        "drop duplicates within the outage) and writes them to the store once it is back.",
+    ),
   }).prefault({}),
   validation: z.strictObject({
     max_event_bytes: z.number().int().min(64).default(1_048_576).describe(
@@ -146,6 +153,19 @@ export const pipelineSchema = z.strictObject({
     ),
     queue_batches: z.number().int().min(1).max(64).default(2).describe(
       "Processed batches that may wait for the sinks before the source is paused.",
+    ),
+    retry: z.strictObject({
+      initial_ms: z.number().int().min(1).default(100).describe(
+        "Backoff ceiling of the first retry; it doubles per attempt. Each wait is random below " +
+          "the ceiling (full jitter).",
+      ),
+      max_ms: z.number().int().min(1).default(10_000).describe(
+        "Cap of the backoff ceiling: the longest wait between two attempts.",
+      ),
+    }).prefault({}).describe(
+      "Retries of a store or sink call that failed transiently (service down, timeout): forever, " +
+        "with capped exponential backoff, while consumption pauses. Permanent errors are not " +
+        "retried: the events they concern are dead-lettered (sink_error).",
     ),
   }).prefault({}),
   observability: observability.prefault({}),

@@ -1,16 +1,22 @@
 /**
  * The observability endpoint: `/metrics` (Prometheus text format, written by prom-client),
- * `/healthz` (the process is alive) and `/readyz` (every source and sink answers its `check()`;
- * 503 naming the degraded components otherwise).
+ * `/healthz` (200 while the process lives; the body says which component the runtime is retrying
+ * or working around) and `/readyz` (each component's `check()` and what the runtime saw: 503 while
+ * a required component fails or its calls are being retried, naming it).
  * @module
  */
 import { UserError } from "../core/errors.ts";
-import type { Telemetry } from "./mod.ts";
+import type { Health, Telemetry } from "./mod.ts";
 
 /** A component readiness depends on: its role, its `type:` and its health check. */
 export interface Checked {
   type?: string;
   check(): Promise<void>;
+  /**
+   * Whether the pipeline stops without it (default true). Dedup under `on_unavailable:
+   * sink_idempotency` is not: while it is down the runner is degraded, yet ready.
+   */
+  required?: boolean;
 }
 
 export interface EndpointOptions {
@@ -31,17 +37,32 @@ export interface Endpoint {
   close(): Promise<void>;
 }
 
-export interface Readiness {
-  status: "ready" | "degraded";
-  /** Roles whose check failed. */
-  degraded: string[];
-  components: Record<string, { type?: string; status: "ok" | "failed"; error?: string }>;
+export interface ComponentReadiness {
+  type?: string;
+  /** `failed`: its check failed; `retrying`/`degraded`: what the runtime reported. */
+  status: "ok" | "failed" | "retrying" | "degraded";
+  /** Why the check failed. */
+  error?: string;
+  /** What the runtime saw, e.g. "connection refused (attempt 5)". */
+  detail?: string;
 }
 
-/** Ask every component for its health, each within the timeout. */
+export interface Readiness {
+  /**
+   * `ready`: every component ok; `degraded`: only components the pipeline works around are not
+   * (still ready); `unavailable`: a required one fails or is being retried (503).
+   */
+  status: "ready" | "degraded" | "unavailable";
+  /** Roles that are not ok. */
+  degraded: string[];
+  components: Record<string, ComponentReadiness>;
+}
+
+/** Ask every component for its health, each within the timeout, and add what the runtime saw. */
 export async function readiness(
   components: Record<string, Checked>,
   timeoutMs = 2000,
+  health?: Health,
 ): Promise<Readiness> {
   const entries = await Promise.all(
     Object.entries(components).map(async ([role, c]) => {
@@ -49,23 +70,40 @@ export async function readiness(
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       });
+      const seen = health?.get(role);
+      const state: ComponentReadiness = { type: c.type, status: "ok" };
+      if (seen && seen.status !== "ok") {
+        state.status = seen.status;
+        if (seen.detail) state.detail = seen.detail;
+      }
       try {
         await Promise.race([c.check(), timeout]);
-        return [role, { type: c.type, status: "ok" as const }] as const;
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        return [role, { type: c.type, status: "failed" as const, error: message }] as const;
+        if (state.status === "ok") state.status = "failed";
+        state.error = error instanceof Error ? error.message : String(error);
       } finally {
         clearTimeout(timer);
       }
+      return [role, state] as const;
     }),
   );
-  const degraded = entries.filter(([, s]) => s.status === "failed").map(([role]) => role);
+  const degraded = entries.filter(([, s]) => s.status !== "ok").map(([role]) => role);
+  const down = degraded.some((role) => components[role].required !== false);
   return {
-    status: degraded.length ? "degraded" : "ready",
+    status: down ? "unavailable" : degraded.length ? "degraded" : "ready",
     degraded,
     components: Object.fromEntries(entries),
   };
+}
+
+/** `/healthz`: what the runtime saw of each component, without asking them (cheap, no I/O). */
+export function liveness(roles: string[], health: Health) {
+  const components = Object.fromEntries(roles.map((role) => {
+    const h = health.get(role);
+    return [role, h.status === "ok" ? "ok" : `${h.status}: ${h.detail ?? "unknown"}`];
+  }));
+  const degraded = Object.values(components).some((s) => s !== "ok");
+  return { status: degraded ? "degraded" : "alive", components };
 }
 
 /** Serve the endpoint until `close()`. A port in use is a user error naming the setting. */
@@ -87,10 +125,14 @@ export function serveTelemetry(options: EndpointOptions): Promise<Endpoint> {
           headers: { "content-type": options.telemetry.registry.contentType },
         });
       case "/healthz":
-        return json({ status: "alive" });
+        return json(liveness(Object.keys(options.components), options.telemetry.health));
       case "/readyz": {
-        const r = await readiness(options.components, options.check_timeout_ms);
-        return json(r, r.status === "ready" ? 200 : 503);
+        const r = await readiness(
+          options.components,
+          options.check_timeout_ms,
+          options.telemetry.health,
+        );
+        return json(r, r.status === "unavailable" ? 503 : 200);
       }
       case "/":
         return new Response("ics: /metrics /healthz /readyz\n");

@@ -9,6 +9,9 @@
  * @module
  */
 import client from "prom-client";
+import { createHealth, type Health } from "./health.ts";
+
+export type { ComponentHealth, Health, HealthStatus } from "./health.ts";
 
 export const COUNTERS = {
   events_received_total: "Records read from the source, by stream (unknown before decoding).",
@@ -27,6 +30,8 @@ export const COUNTERS = {
   sink_errors_total:
     "Failed sink or store calls (each failed attempt, retried or not), by component.",
   links_by_confidence_total: "Link versions opened, by confidence band.",
+  dedup_unchecked_total:
+    "Keys taken as unseen because the dedup store was unreachable (on_unavailable: sink_idempotency).",
   correlation_near_misses_total:
     "Candidate pairs a rule evaluated without firing (below its threshold), per evaluation, by rule.",
 } as const;
@@ -51,6 +56,7 @@ export const COUNTER_LABELS: Record<CounterName, readonly string[]> = {
   retries_total: ["component"],
   sink_errors_total: ["component"],
   links_by_confidence_total: ["band"],
+  dedup_unchecked_total: [],
   correlation_near_misses_total: ["rule"],
 };
 
@@ -96,6 +102,11 @@ export const GAUGES = {
     help: "Records behind the end of the input, by topic and partition (set by log sources).",
     labels: ["topic", "partition"],
   },
+  component_up: {
+    help: "1 while a component works; 0 while calls to it are being retried, or worked around " +
+      "(dedup under on_unavailable: sink_idempotency), by component.",
+    labels: ["component"],
+  },
 } as const;
 
 /** Confidence bands of `links_by_confidence_total` (lower bound inclusive). */
@@ -127,6 +138,8 @@ export interface Telemetry {
   lag(): number | undefined;
   /** The Prometheus registry (prom-client) holding every `ics_` metric. */
   readonly registry: client.Registry;
+  /** Health of each component as the runtime sees it (`ics_component_up`). */
+  readonly health: Health;
   /** Also export the process metrics (CPU, memory, event loop) of prom-client's defaults. */
   collectProcessMetrics(): void;
 }
@@ -213,6 +226,14 @@ export function createTelemetry(): Telemetry {
       return total;
     },
     registry,
+    health: createHealth(
+      new client.Gauge({
+        name: PREFIX + "component_up",
+        help: GAUGES.component_up.help,
+        labelNames: GAUGES.component_up.labels,
+        registers: [registry],
+      }),
+    ),
     collectProcessMetrics() {
       if (processMetrics) return;
       processMetrics = true;

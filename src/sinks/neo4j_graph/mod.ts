@@ -37,7 +37,7 @@ import { z } from "zod";
 import type { Driver, ManagedTransaction } from "neo4j-driver";
 import type { ComponentDef, GraphStore, VersionQuery } from "../../core/component.ts";
 import type { EntityObservations, GraphChanges, Version } from "../../core/types.ts";
-import { RetriableError } from "../../core/errors.ts";
+import { PermanentError, RetriableError } from "../../core/errors.ts";
 import {
   conditions,
   LINK,
@@ -314,16 +314,33 @@ class Neo4jGraph implements GraphStore {
   }
 }
 
-/** Transient failures (server down, leader change, deadlock) become RetriableError; others pass. */
+/**
+ * Transient failures (server down, leader change, deadlock, timeout) become RetriableError, the
+ * server refusing the data (a value too large to index, a broken constraint) PermanentError;
+ * others (authentication, a missing database) pass and stop the run.
+ */
 async function guard<T>(uri: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (!transient(error)) throw error;
-    throw new RetriableError(`Neo4j at "${uri}" failed: ${(error as Error).message}`, {
-      cause: error,
-    });
+    const message = `Neo4j at "${uri}" failed: ${(error as Error).message}`;
+    if (transient(error)) throw new RetriableError(message, { cause: error });
+    if (refused(error)) throw new PermanentError(message, { cause: error });
+    throw error;
   }
+}
+
+/** Codes of statements that fail because of the values they carry. */
+const DATA_ERROR =
+  /^Neo\.ClientError\.(Statement\.(TypeError|ArgumentError|ArithmeticError)|Schema\.ConstraintValidationFailed)$/;
+
+function refused(error: unknown): boolean {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown } | null;
+  if (e?.name !== "Neo4jError" || typeof e.code !== "string") return false;
+  // Neo4j 5 reports an index key over its size limit as a database error.
+  return DATA_ERROR.test(e.code) ||
+    (e.code === "Neo.DatabaseError.Statement.ExecutionFailed" &&
+      /too large to index/.test(String(e.message)));
 }
 
 function transient(error: unknown): boolean {
@@ -334,5 +351,5 @@ function transient(error: unknown): boolean {
     return e.retryable === true || e.code === "ServiceUnavailable" ||
       e.code === "SessionExpired" || e.code.startsWith("Neo.TransientError.");
   }
-  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(e.code);
+  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH)$/.test(e.code);
 }
