@@ -18,6 +18,7 @@ import * as test from "./test.ts";
 import * as plan from "./plan.ts";
 import * as quality from "./quality.ts";
 import * as checksum from "./checksum.ts";
+import * as replay from "./replay.ts";
 
 const commands = {
   run,
@@ -30,6 +31,7 @@ const commands = {
   plan,
   quality,
   checksum,
+  replay,
   produce,
   topics,
   schemas,
@@ -51,6 +53,7 @@ Commands:
   plan       what a policy change does to the links of recorded events (--base REF)
   quality    precision, recall, F1 and calibration against labelled pairs
   checksum   a canonical hash of the stored graph (compare stores, runs, replays)
+  replay     rebuild the graph and metrics from the input log into empty stores (--from)
   produce    publish JSONL events to the stream topics as Avro (registering the schemas)
   topics     create the stream and dead-letter topics
   schemas    check local Avro schemas against the registry (BACKWARD compatibility)

@@ -63,6 +63,15 @@ export interface CompileOptions {
   log?: Context["log"];
   /** Export spans here (tests), whatever `observability.tracing` says. */
   spanExporter?: TracerOptions["exporter"];
+  /**
+   * Component configs used instead of the target's (`ics replay`: a fresh consumer group, its own
+   * dedup and dead-letter file).
+   */
+  replace?: Partial<Record<"source" | "dedup" | "dlq", { type: string; [field: string]: unknown }>>;
+  /** Where a log source starts, whatever its group committed (`ics replay --from`). */
+  from?: Context["from"];
+  /** Wraps the store the graph model rebuilds iterations from (`ics replay`: empty ones only). */
+  modelStore?: (graph: GraphStore) => GraphStore;
 }
 
 export interface Pipeline {
@@ -87,19 +96,21 @@ export interface Pipeline {
 /** Build the running graph of components for a target. Closes what it opened if one fails. */
 export async function compile(spec: CompiledSpec, options: CompileOptions = {}): Promise<Pipeline> {
   const target = options.target ?? spec.spec.default_target;
-  const t = spec.spec.targets[target];
-  if (!t) {
+  const configured = spec.spec.targets[target];
+  if (!configured) {
     throw new UserError(
       `target "${target}" is not defined; defined targets: ${
         Object.keys(spec.spec.targets).join(", ")
       }`,
     );
   }
+  const t = { ...configured, ...options.replace } as typeof configured;
   const ctx: Context = {
     stateDir: resolve(options.stateDir ?? ".ics"),
     specDir: spec.dir,
     log: options.log ?? (() => {}),
     drain: options.drain,
+    from: options.from,
   };
   await Deno.mkdir(ctx.stateDir, { recursive: true });
   const sourceConfig = options.input && t.source.type === "file"
@@ -160,7 +171,7 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
       model: createGraphModel(
         engine,
         spec.policy,
-        graph,
+        options.modelStore?.(graph) ?? graph,
         spec.spec.runtime.max_iterations_in_memory,
       ),
       telemetry,
