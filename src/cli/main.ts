@@ -19,6 +19,7 @@ import * as plan from "./plan.ts";
 import * as quality from "./quality.ts";
 import * as checksum from "./checksum.ts";
 import * as replay from "./replay.ts";
+import * as dlq from "./dlq.ts";
 
 const commands = {
   run,
@@ -32,6 +33,7 @@ const commands = {
   quality,
   checksum,
   replay,
+  dlq,
   produce,
   topics,
   schemas,
@@ -54,6 +56,7 @@ Commands:
   quality    precision, recall, F1 and calibration against labelled pairs
   checksum   a canonical hash of the stored graph (compare stores, runs, replays)
   replay     rebuild the graph and metrics from the input log into empty stores (--from)
+  dlq        dead letters: "dlq redrive" re-injects them after a fix and reports the outcome
   produce    publish JSONL events to the stream topics as Avro (registering the schemas)
   topics     create the stream and dead-letter topics
   schemas    check local Avro schemas against the registry (BACKWARD compatibility)

@@ -65,7 +65,7 @@ export interface CompileOptions {
   spanExporter?: TracerOptions["exporter"];
   /**
    * Component configs used instead of the target's (`ics replay`: a fresh consumer group, its own
-   * dedup and dead-letter file).
+   * dedup and dead-letter file; `ics dlq redrive`: the dead letters as the source).
    */
   replace?: Partial<Record<"source" | "dedup" | "dlq", { type: string; [field: string]: unknown }>>;
   /** Where a log source starts, whatever its group committed (`ics replay --from`). */
@@ -227,6 +227,8 @@ export interface RunOptions {
    * under one policy, and links made after it carry the new policy hash.
    */
   reload?: () => Promise<CompiledSpec | undefined>;
+  /** Called once a batch is written (every sink holds it): `ics dlq redrive` reports from it. */
+  written?: (batch: { records: RawRecord[]; events: Envelope[]; dead: DeadLetter[] }) => void;
 }
 
 /** Run until the source ends or the signal aborts; the batch in flight is always finished. */
@@ -260,6 +262,7 @@ export async function run(
     try {
       for await (const item of queue) {
         await write(p, item, pending, signal);
+        options.written?.({ records: item.batch.records, events: item.events, dead: item.dead });
         if (--inFlight === 0) drained?.();
       }
     } catch (error) {
@@ -480,5 +483,7 @@ function deadLetter(
     payload_encoding,
     time: Date.now(),
     policy: p.spec.policy,
+    format: record.format,
+    ...(record.redrive ? { redriven: record.redrive.attempt } : {}),
   };
 }
