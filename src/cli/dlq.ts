@@ -19,20 +19,21 @@ export const help =
 Re-inject the dead letters of a target's dead-letter queue through the pipeline, after a fix of a
 rule, mapping, validation setting or schema, and report per category how many recovered and which
 failed again, with their new reason. A letter is processed as its source read it (same bytes,
-format, stream and key; its original position). One that fails again is dead-lettered again,
-counting its redrives ("redriven"), and waits for the next redrive.
+format, stream and key; its original position). One that fails again is appended to the queue as
+a new letter counting its redrives ("redriven"): pending for the next redrive, after the next fix.
 
 What it guarantees:
   - each letter is redriven once: a cursor moves past it once its outcome is stored (a file queue:
     <file>.redrive.json next to it; a Kafka queue: the consumer group <source group>.redrive, and
     <source group>.redrive.<category> with --category, committed in one transaction with the
-    letters that failed again). A second redrive finds nothing to do, and graph and metric
-    writes are idempotent besides.
+    letters that failed again). Redriving again never applies a recovered event twice, and the
+    pending letters never multiply (each still-broken one is appended once per redrive).
   - --category C redrives only C's letters; the others stay pending.
   - recovered events pass the target's dedup: one processed meanwhile (resent by its producer)
     counts as a duplicate and is not applied twice.
 ${COMMON_FLAGS}
-  --category C     only letters of this category: ${DLQ_CATEGORIES.join(", ")}
+  --category C     only letters of this category (${DLQ_CATEGORIES.slice(0, 3).join(", ")},
+                   ${DLQ_CATEGORIES.slice(3).join(", ")})
   --dry-run        decode, validate, dedup-check and map the pending letters, report what would
                    recover; write nothing, move no cursor
   --json           print the report as one JSON object
