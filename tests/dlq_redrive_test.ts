@@ -11,20 +11,19 @@ import { copy } from "./_copy.ts";
 import { loadSpec } from "../src/spec/mod.ts";
 import { openGraph } from "../src/cli/_common.ts";
 import { checksum as graphChecksum } from "../src/graph/checksum.ts";
+import { capture } from "../src/cli/_capture.ts";
+import { main } from "../src/cli/main.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
+/** `ics ...` in process, as src/cli/main.ts runs it (a command start costs a second or two). */
 async function ics(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "src/cli/main.ts", ...args],
-    cwd: root,
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  assert.equal(out.code, 0, `ics ${args.join(" ")}\n${text(out.stderr)}`);
-  return text(out.stdout);
+  const out = await capture({ main }, ...args);
+  assert.equal(out.code, 0, `ics ${args.join(" ")}\n${out.stderr}`);
+  return out.stdout;
 }
 
-/** What `ics checksum` prints, in process (a command start costs a second or two). */
+/** What `ics checksum` prints. */
 async function checksum(specFile: string, state: string) {
   const store = await openGraph((await loadSpec(specFile)).spec!, "local", state);
   try {
@@ -154,13 +153,7 @@ Deno.test("dlq redrive re-injects dead letters after a fix, reports them, and do
 });
 
 Deno.test("dlq redrive: usage errors are one line", async () => {
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-write", "--allow-env", "src/cli/main.ts", ...args],
-      cwd: root,
-    }).output();
-    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  };
+  const run = (...args: string[]) => capture({ main }, ...args);
   const bad = await run("dlq", "redrive", "--category", "oops");
   assert.equal(bad.code, 2);
   assert.match(

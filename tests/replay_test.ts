@@ -9,21 +9,18 @@ import { DatabaseSync } from "node:sqlite";
 import { loadSpec } from "../src/spec/mod.ts";
 import { openGraph } from "../src/cli/_common.ts";
 import { checksum as graphChecksum } from "../src/graph/checksum.ts";
+import { capture } from "../src/cli/_capture.ts";
+import { main } from "../src/cli/main.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
-async function ics(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "src/cli/main.ts", ...args],
-    cwd: root,
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+/** `ics ...` in process, as src/cli/main.ts runs it (a command start costs a second or two). */
+const ics = (...args: string[]) =>
+  capture({ main }, ...args, "--spec", join(root, "pipeline.yaml"));
 
 const spec = (await loadSpec(join(root, "pipeline.yaml"))).spec!;
 
-/** What `ics checksum --state` prints, in process (a command start costs a second or two). */
+/** What `ics checksum --state` prints. */
 async function checksum(state: string) {
   const store = await openGraph(spec, "local", state);
   try {
