@@ -18,6 +18,8 @@ import * as test from "./test.ts";
 import * as plan from "./plan.ts";
 import * as quality from "./quality.ts";
 import * as checksum from "./checksum.ts";
+import * as replay from "./replay.ts";
+import * as dlq from "./dlq.ts";
 
 const commands = {
   run,
@@ -30,6 +32,8 @@ const commands = {
   plan,
   quality,
   checksum,
+  replay,
+  dlq,
   produce,
   topics,
   schemas,
@@ -51,6 +55,8 @@ Commands:
   plan       what a policy change does to the links of recorded events (--base REF)
   quality    precision, recall, F1 and calibration against labelled pairs
   checksum   a canonical hash of the stored graph (compare stores, runs, replays)
+  replay     rebuild the graph and metrics from the input log into empty stores (--from)
+  dlq        dead letters: "dlq redrive" re-injects them after a fix and reports the outcome
   produce    publish JSONL events to the stream topics as Avro (registering the schemas)
   topics     create the stream and dead-letter topics
   schemas    check local Avro schemas against the registry (BACKWARD compatibility)

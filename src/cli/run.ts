@@ -75,7 +75,14 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-function summary(target: string, state: string, ms: number, t: Telemetry): string {
+/** The closing summary of a run; `more` adds lines and replaces the nothing-to-read hint. */
+export function summary(
+  target: string,
+  state: string,
+  ms: number,
+  t: Telemetry,
+  more: { lines?: [string, string][]; empty?: string } = {},
+): string {
   const received = t.get("events_received_total");
   const line = (name: string, value: string) => `  ${name.padEnd(14)}${value}`;
   const by = (series: { labels: Record<string, string>; value: number }[], label: string) =>
@@ -108,8 +115,12 @@ function summary(target: string, state: string, ms: number, t: Telemetry): strin
       `${dlq}${dlq ? ` (${by(t.series("dlq_events_total"), "category")})` : ""}`,
     ),
     line("state", state),
+    ...(more.lines ?? []).map(([name, value]) => line(name, value)),
     received === 0
-      ? "\n  Nothing new to read: the input was already processed (delete the state folder or pass --state to start over)."
+      ? `\n  ${
+        more.empty ??
+          "Nothing new to read: the input was already processed (delete the state folder or pass --state to start over)."
+      }`
       : "",
   ].filter(Boolean).join("\n");
 }

@@ -25,6 +25,11 @@ export interface Context {
   log: (level: "info" | "warn" | "error", message: string) => void;
   /** Stop once everything that was in the input when the run started is processed (`--drain`). */
   drain?: boolean;
+  /**
+   * Where a log source starts instead of its group's committed offsets: the earliest record, or
+   * the first record at or after this time (epoch ms, the log's record timestamps).
+   */
+  from?: "earliest" | number;
 }
 
 /** `Extra` is what a role adds to the context (the dedup TTL, for instance). */

@@ -22,6 +22,15 @@ export interface RawRecord {
   format: "json" | "avro" | "avro_confluent";
   headers?: Record<string, string>;
   position: Position;
+  /** Set when the record is a dead letter re-injected by `ics dlq redrive`. */
+  redrive?: Redrive;
+}
+
+/** A redriven dead letter: how often it has been redriven (this attempt included) and why it died. */
+export interface Redrive {
+  attempt: number;
+  category: DlqCategory;
+  reason: string;
 }
 
 /** A decoded, schema-checked event (EVENTS.md field names). */
@@ -66,6 +75,10 @@ export interface DeadLetter {
   time: number;
   policy: string;
   attempts?: number;
+  /** How the payload was encoded at the source, so a redrive decodes it as the source did. */
+  format?: RawRecord["format"];
+  /** Times the letter was redriven (`ics dlq redrive`) and failed again; absent: never. */
+  redriven?: number;
 }
 
 /** A graph node's identity: (label, iteration, natural key). */

@@ -74,6 +74,15 @@ export interface CompileOptions {
   log?: Context["log"];
   /** Export spans here (tests), whatever `observability.tracing` says. */
   spanExporter?: TracerOptions["exporter"];
+  /**
+   * Component configs used instead of the target's (`ics replay`: a fresh consumer group, its own
+   * dedup and dead-letter file; `ics dlq redrive`: the dead letters as the source).
+   */
+  replace?: Partial<Record<"source" | "dedup" | "dlq", { type: string; [field: string]: unknown }>>;
+  /** Where a log source starts, whatever its group committed (`ics replay --from`). */
+  from?: Context["from"];
+  /** Wraps the store the graph model rebuilds iterations from (`ics replay`: empty ones only). */
+  modelStore?: (graph: GraphStore) => GraphStore;
 }
 
 export interface Pipeline {
@@ -98,19 +107,21 @@ export interface Pipeline {
 /** Build the running graph of components for a target. Closes what it opened if one fails. */
 export async function compile(spec: CompiledSpec, options: CompileOptions = {}): Promise<Pipeline> {
   const target = options.target ?? spec.spec.default_target;
-  const t = spec.spec.targets[target];
-  if (!t) {
+  const configured = spec.spec.targets[target];
+  if (!configured) {
     throw new UserError(
       `target "${target}" is not defined; defined targets: ${
         Object.keys(spec.spec.targets).join(", ")
       }`,
     );
   }
+  const t = { ...configured, ...options.replace } as typeof configured;
   const ctx: Context = {
     stateDir: resolve(options.stateDir ?? ".ics"),
     specDir: spec.dir,
     log: options.log ?? (() => {}),
     drain: options.drain,
+    from: options.from,
   };
   await Deno.mkdir(ctx.stateDir, { recursive: true });
   const sourceConfig = options.input && t.source.type === "file"
@@ -175,7 +186,7 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
       model: createGraphModel(
         engine,
         spec.policy,
-        graph,
+        options.modelStore?.(graph) ?? graph,
         spec.spec.runtime.max_iterations_in_memory,
       ),
       telemetry,
@@ -237,6 +248,8 @@ export interface RunOptions {
    * under one policy, and links made after it carry the new policy hash.
    */
   reload?: () => Promise<CompiledSpec | undefined>;
+  /** Called once a batch is written (every sink holds it): `ics dlq redrive` reports from it. */
+  written?: (batch: { records: RawRecord[]; events: Envelope[]; dead: DeadLetter[] }) => void;
 }
 
 /** What the producer (source → process) and the writer (→ sinks) of a run share. */
@@ -300,7 +313,8 @@ export async function run(
   const writer = (async () => {
     try {
       for await (const item of queue) {
-        await write(p, item, flow);
+        const result = await write(p, item, flow);
+        options.written?.({ records: item.batch.records, ...result });
         flow.inFlight--;
         wake?.();
       }
@@ -500,18 +514,25 @@ async function process(p: Pipeline, batch: SourceBatch, flow: Flow): Promise<Pro
   };
 }
 
-async function write(p: Pipeline, item: Processed, flow: Flow) {
+/** What a written batch came to: the events the sinks hold and the letters dead-lettered. */
+interface Written {
+  events: Envelope[];
+  dead: DeadLetter[];
+}
+
+async function write(p: Pipeline, item: Processed, flow: Flow): Promise<Written> {
   const { trace } = item;
   try {
-    await writeBatch(p, item, flow);
+    const written = await writeBatch(p, item, flow);
+    trace.end();
+    return written;
   } catch (error) {
     trace.end(error); // the batch fails: its span ends with the error
     throw error;
   }
-  trace.end();
 }
 
-async function writeBatch(p: Pipeline, item: Processed, flow: Flow) {
+async function writeBatch(p: Pipeline, item: Processed, flow: Flow): Promise<Written> {
   const t = p.telemetry;
   const { trace } = item;
   if (item.generation !== flow.generation) {
@@ -593,6 +614,7 @@ async function writeBatch(p: Pipeline, item: Processed, flow: Flow) {
   }
   for (const d of dead) t.add("dlq_events_total", 1, { category: d.category });
   t.add("batches_total");
+  return { events, dead };
 }
 
 /**
@@ -679,5 +701,7 @@ function deadLetter(
     payload_encoding,
     time: Date.now(),
     policy: p.spec.policy,
+    format: record.format,
+    ...(record.redrive ? { redriven: record.redrive.attempt } : {}),
   };
 }

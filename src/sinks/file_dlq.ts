@@ -3,7 +3,8 @@
  *
  * Exactly once, like the Kafka queue's transaction: letters are written before the source is
  * acknowledged, so a crash in between replays the batch and would append its letters again. The
- * file therefore remembers what it holds (a letter is its source position and payload) and skips
+ * file therefore remembers what it holds (a letter is its source position, payload and redrive
+ * round) and skips
  * a letter it already has. A crash in the middle of an append leaves a partial last line; it is
  * cut off when the file is opened (its batch was not acknowledged and is written again).
  * @module
@@ -45,8 +46,11 @@ export const file: ComponentDef<typeof schema, DeadLetterQueue> = {
   },
 };
 
-/** The same record dead-lettered again: same place in the input, same bytes. */
-function letterId(l: Pick<DeadLetter, "position" | "payload">): string {
+/**
+ * The same record dead-lettered again: same place in the input, same bytes, same redrive round
+ * (a letter that fails again in `ics dlq redrive` is a new letter, counting its redrives).
+ */
+function letterId(l: Pick<DeadLetter, "position" | "payload" | "redriven">): string {
   const p = l.position;
   const where = p.kind === "file" ? [p.kind, p.path, String(p.line)] : [
     p.kind,
@@ -54,7 +58,7 @@ function letterId(l: Pick<DeadLetter, "position" | "payload">): string {
     String(p.partition),
     p.offset,
   ];
-  return factId(...where, l.payload);
+  return factId(...where, String(l.redriven ?? 0), l.payload);
 }
 
 /** Cut a partial last line, and return the ids of the letters the file holds. */

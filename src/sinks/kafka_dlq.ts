@@ -2,8 +2,9 @@
  * Kafka dead-letter queue: each letter is produced to a topic (default `trimodal.events.dlq`)
  * with the original bytes as the value, the original key (when the letter carries one) and the
  * diagnosis as headers: `ics.category`, `ics.reason`, `ics.stream`, `ics.policy`, `ics.time`
- * (epoch ms), and the source position (`ics.source.topic`/`.partition`/`.offset`, or
- * `ics.source.path`/`.line` for files).
+ * (epoch ms), `ics.format` (how the source encoded the value), `ics.redriven` (times redriven),
+ * and the source position (`ics.source.topic`/`.partition`/`.offset`, or `ics.source.path`/`.line`
+ * for files).
  *
  * A transactional, idempotent producer (`maxInFlightRequests: 1`). `writeAndCommit()` sends the
  * letters and the consumed offsets (`sendOffsets`) in one transaction: either both the letters and
@@ -168,6 +169,8 @@ export function message(letter: Letter): Message {
   };
   if (letter.stream) headers["ics.stream"] = letter.stream;
   if (letter.attempts !== undefined) headers["ics.attempts"] = String(letter.attempts);
+  if (letter.format) headers["ics.format"] = letter.format;
+  if (letter.redriven !== undefined) headers["ics.redriven"] = String(letter.redriven);
   const at = letter.position;
   if (at.kind === "kafka") {
     headers["ics.source.topic"] = at.topic;

@@ -31,6 +31,8 @@ export interface BatcherOptions {
   beatMs: number;
   hand: Handoff<SourceBatch>;
   drain: () => Drain | undefined;
+  /** Where a partition starts (`ics replay --from`): records below it are never handed over. */
+  from?: (topic: string, partition: number) => bigint | undefined;
   schemas?: SchemaCache;
   format: RawRecord["format"];
   /** Topic → stream. */
@@ -138,6 +140,12 @@ export function createBatcher(o: BatcherOptions) {
       messages = messages.filter((m) => BigInt(m.offset) < target);
       end = target;
       if (messages.length === 0) return void pause();
+    }
+    const from = o.from?.(topic, partition);
+    if (from !== undefined && messages.length && BigInt(messages[0].offset) < from) {
+      // A restarted consumer forgot its seek: skip to the start without handing anything over.
+      messages = messages.filter((m) => BigInt(m.offset) >= from);
+      if (messages.length === 0) return void resolveOffset((end - 1n).toString());
     }
     const handed: InFlight[] = [];
     let offered: { f: InFlight; b: SourceBatch } | undefined;

@@ -30,6 +30,8 @@ export async function planDrain(
   groupId: string,
   topics: string[],
   fromBeginning: boolean,
+  /** Start offsets that replace the group's committed ones (`ics replay --from`). */
+  from?: Map<string, bigint>,
 ): Promise<Drain> {
   const targets = new Map<string, bigint>();
   const positions = new Map<string, bigint>();
@@ -43,7 +45,7 @@ export async function planDrain(
       const key = `${topic}/${w.partition}`;
       const high = BigInt(w.high);
       const c = committedOf.get(key) ?? -1n;
-      const start = c >= 0n ? c : fromBeginning ? BigInt(w.low) : high;
+      const start = from?.get(key) ?? (c >= 0n ? c : fromBeginning ? BigInt(w.low) : high);
       targets.set(key, high);
       positions.set(key, start);
     }

@@ -5,6 +5,7 @@
  * processed, written only after every sink acknowledged a batch: a second run over the same file
  * reads nothing new, a crashed run resumes where its last committed batch ended. The checkpoint is
  * tied to a fingerprint of the file's first bytes, so a replaced file is read from the start.
+ * `ics replay` (context `from: "earliest"`) reads from the start whatever the checkpoint says.
  * @module
  */
 import { z } from "zod";
@@ -41,11 +42,21 @@ export const file: ComponentDef<typeof schema, Source> = {
   create(config: Config, ctx) {
     const path = resolve(ctx.specDir, config.path);
     const checkpoints = join(ctx.stateDir, "checkpoints.json");
-    return Promise.resolve(createFileSource(config, path, checkpoints));
+    if (typeof ctx.from === "number") {
+      throw new UserError(
+        "a file has no record times to start from: --from <time> needs a Kafka source (--from earliest reads the file from its start)",
+      );
+    }
+    return Promise.resolve(createFileSource(config, path, checkpoints, ctx.from === "earliest"));
   },
 };
 
-function createFileSource(config: Config, path: string, checkpointFile: string): Source {
+function createFileSource(
+  config: Config,
+  path: string,
+  checkpointFile: string,
+  fromStart: boolean,
+): Source {
   const format = config.format !== "auto"
     ? config.format
     : path.endsWith(".avro")
@@ -55,7 +66,7 @@ function createFileSource(config: Config, path: string, checkpointFile: string):
     async *batches(signal: AbortSignal): AsyncIterable<SourceBatch> {
       const fingerprint = await fingerprintOf(path);
       const all = readCheckpoints(checkpointFile);
-      const start = all[path]?.fingerprint === fingerprint ? all[path].done : 0;
+      const start = !fromStart && all[path]?.fingerprint === fingerprint ? all[path].done : 0;
       // Where the next batch starts: the runtime takes batches ahead of their acks (it
       // processes one while the previous is written), so this runs ahead of the checkpoint.
       let read = start;

@@ -17,6 +17,8 @@
  * bodies of the stream's `.avsc` otherwise (`avro`). Writer schemas are fetched before a batch is
  * handed over (see `src/codecs/confluent.ts`); `writerSchema(id)` serves them to the decoder.
  * The stream of a record is the stream whose topic it came from (`streamTopics` in the context).
+ * `from` in the context (`ics replay`) starts every partition at the earliest offset or at a time
+ * instead of the group's committed offsets (see `_kafka_start.ts`).
  * @module
  */
 import { z } from "zod";
@@ -30,6 +32,7 @@ import { createSchemaCache, type WriterSchemas } from "../codecs/confluent.ts";
 import { handoff } from "./_handoff.ts";
 import { type Drain, planDrain } from "./_kafka_drain.ts";
 import { createBatcher } from "./_kafka_batches.ts";
+import { seeks, type StartOffsets, startOffsets } from "./_kafka_start.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
 export const schema = z.strictObject({
@@ -99,6 +102,7 @@ export function createKafkaSource(
   let consumer: Consumer | undefined;
   let admin: Admin | undefined;
   let drain: Drain | undefined;
+  let from: StartOffsets | undefined;
   const batcher = createBatcher({
     lag: (topic, partition, lag) => ctx.telemetry?.setLag(topic, partition, lag),
     group: config.group_id,
@@ -106,6 +110,7 @@ export function createKafkaSource(
     beatMs,
     hand,
     drain: () => drain,
+    from: (topic, partition) => from?.get(`${topic}/${partition}`),
     schemas,
     format,
     streamOf,
@@ -129,8 +134,9 @@ export function createKafkaSource(
     admin = (await client()).admin();
     await admin.connect();
     await ensureTopics(admin);
+    if (ctx.from !== undefined) from = await startOffsets(admin, topics, ctx.from);
     if (ctx.drain) {
-      drain = await planDrain(admin, config.group_id, topics, config.from_beginning);
+      drain = await planDrain(admin, config.group_id, topics, config.from_beginning, from);
       ctx.log("info", `kafka: draining ${drain.remaining()} records from ${topics.join(", ")}`);
       if (drain.done()) return false;
     }
@@ -155,12 +161,15 @@ export function createKafkaSource(
     });
     await c.connect();
     await c.subscribe({ topics, fromBeginning: config.from_beginning });
-    await c.run({
+    const running = c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: config.partitions_consumed_concurrently,
       eachBatch: batcher.eachBatch,
     });
+    // Seeks given before the group is joined are applied at the first fetch (kafkajs keeps them).
+    for (const seek of seeks(from ?? new Map())) c.seek(seek);
+    await running;
     return true;
   }
 
