@@ -229,13 +229,27 @@ export async function run(
   const pending = new Set<string>(); // keys processed but not yet committed
   let inFlight = 0;
   let drained: (() => void) | undefined;
+  let epoch: number | undefined;
   const producer = (async () => {
     try {
       for await (const batch of p.source.batches(signal)) {
         const next = await options.reload?.();
-        if (next) {
+        // A new assignment epoch: iterations may have been written by another instance since
+        // they were cached. Forget them once the batches in flight are written; they reload from
+        // the store on their next event.
+        const moved = batch.epoch !== epoch && epoch !== undefined;
+        epoch = batch.epoch;
+        if (next || moved) {
           while (inFlight > 0) await new Promise<void>((r) => drained = r);
-          swapPolicy(p, next);
+        }
+        if (next) swapPolicy(p, next);
+        else if (moved) {
+          p.model = createGraphModel(
+            p.engine,
+            p.spec.policy,
+            p.graph,
+            p.spec.spec.runtime.max_iterations_in_memory,
+          );
         }
         inFlight++;
         await queue.put(await process(p, batch, pending));
