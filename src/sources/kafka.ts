@@ -147,7 +147,9 @@ export function createKafkaSource(
       Object.fromEntries(topics.map((t) => [t, counts.get(t) ?? 0])),
     );
     if (mismatch) {
-      throw new UserError(`kafka: ${mismatch}; recreate them with one count (ics topics)`);
+      throw new UserError(
+        `kafka: ${mismatch}; recreate them with one partition count (ics topics --partitions N)`,
+      );
     }
   }
 
