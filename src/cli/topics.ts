@@ -10,8 +10,8 @@ export const help =
   `Usage: ics topics [--partitions N] [--replication-factor N] [--target NAME] [--spec FILE]
 
 Create the topic of every stream and the dead-letter topic on the target's Kafka. Topics that
-exist are left as they are and reported with their partition count. The stream topics should have
-the same partition count (they are co-partitioned by iteration_id).
+exist are left as they are and reported with their partition count. The stream topics must have
+the same partition count (they are co-partitioned by iteration_id; ics run refuses them otherwise).
 ${KAFKA_FLAGS}
   --partitions N           partitions of each new topic (default 3)
   --replication-factor N   replicas of each new topic (default: the broker's default)
@@ -90,7 +90,8 @@ export async function main(args: string[]): Promise<number> {
     if (streamCounts.size > 1) {
       console.error(
         "ics topics: warning: the stream topics have different partition counts; " +
-          "events of one iteration may land on different runner instances",
+          "ics run refuses them (an iteration's events would land on different partition " +
+          "numbers): recreate them with one count",
       );
     }
     return 0;

@@ -62,6 +62,12 @@ export interface SourceBatch {
   ack(options?: { committed?: boolean }): Promise<void>;
   /** Set by log sources: the positions `ack()` would commit, for a transactional commit. */
   offsets?: SourceOffsets;
+  /**
+   * Set by sources whose input can move to another process (a Kafka consumer group): it changes
+   * whenever the assignment may have changed, so state derived from earlier batches (the graph
+   * model's cached iterations) may be stale.
+   */
+  epoch?: number;
 }
 
 export interface Source extends Lifecycle {

@@ -28,15 +28,18 @@ const LEVEL = { ERROR: 1, WARN: 2 } as const;
 export const DEFAULT_BROKERS = ["127.0.0.1:9092"];
 
 /**
- * kafkajs warnings that do not apply here: the partitioner notice (we pass one explicitly) and
- * the bounded-retries notice for idempotent producers (a failed transaction is aborted and
- * retried whole, and `produce` fails loudly rather than resending).
+ * kafkajs warnings that do not apply here: the partitioner notice (we pass one explicitly), the
+ * bounded-retries notice for idempotent producers (a failed transaction is aborted and retried
+ * whole, and `produce` fails loudly rather than resending), and the ones listed below.
  */
 const QUIET = [
   /switched default partitioner/,
   /Limiting retries for the idempotent producer/,
   // Retried by the dead-letter queue (kafkajs does not; kafkajs#430), so not an error.
   /AddOffsetsToTxn.*another concurrent operation on the same transaction/,
+  // A member finishing its batches before it rejoins beats on through the rebalance; kafkajs
+  // still warns once that the group is rebalancing.
+  /Response Heartbeat.*group is rebalancing/,
 ];
 
 /** The connection fields every Kafka component config has. */

@@ -294,14 +294,19 @@ export async function run(
     generation: 0,
     correlatedUnder: 0,
   };
+  let epoch: number | undefined;
   const producer = (async () => {
     try {
       for await (const batch of p.source.batches(signal)) {
         const next = await options.reload?.();
-        if (next) {
-          await flow.settled(0);
-          swapPolicy(p, next);
-        }
+        // A new assignment epoch: iterations may have been written by another instance since
+        // they were cached. Forget them once the batches in flight are written; they reload from
+        // the store on their next event.
+        const moved = batch.epoch !== epoch && epoch !== undefined;
+        epoch = batch.epoch;
+        if (next || moved) await flow.settled(0);
+        if (next) swapPolicy(p, next);
+        else if (moved) replaceModel(p, flow);
         flow.inFlight++;
         await queue.put(await process(p, batch, flow));
         if (signal.aborted) break;

@@ -15,7 +15,7 @@
  *
  * The transactional id must be unique per running instance (two instances with one id fence each
  * other). Default `ics-dlq-<group>`: right for one instance per consumer group; with several, set
- * `transactional_id` per instance (e.g. `ics-dlq-${HOSTNAME}`).
+ * `transactional_id` per instance (the shipped spec appends `${ICS_INSTANCE:-0}`).
  * @module
  */
 import { z } from "zod";

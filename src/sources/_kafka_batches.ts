@@ -4,10 +4,18 @@
  * returns only once the runtime acknowledged them all, heartbeating meanwhile, and resolves each
  * acknowledged position so kafkajs fetches on from there.
  *
- * Every handed-over batch is "in flight" until acknowledged. An in-flight batch goes stale when
- * its partition may have moved to another member (a heartbeat reports a rebalance, the new
- * assignment lacks it, kafkajs `isStale()`, the source closes): its `offsets.topics` is emptied
- * (a transactional commit of it commits nothing) and its `ack()` commits nothing.
+ * Every handed-over batch is "in flight" until acknowledged. When a heartbeat reports that the
+ * group is rebalancing, the member still owns its partitions until it rejoins, and the group waits
+ * for it (up to the rebalance timeout): so nothing more is handed over, and `eachBatch` waits,
+ * heartbeating, until the runtime has written and committed the batches in flight before it lets
+ * kafkajs rejoin. The partitions' next owner therefore starts from committed offsets and a graph
+ * that holds every write of the previous owner. An in-flight batch goes stale (its
+ * `offsets.topics` is emptied, so a transactional commit of it commits nothing, and its `ack()`
+ * commits nothing) when that wait runs out, when a commit is refused (the member was already
+ * evicted), when the new assignment lacks its partition, or when the source closes.
+ *
+ * Each batch carries the assignment epoch it was fetched in (one more per group join): a
+ * consumer of the batches knows that state it derived in an earlier epoch may be stale.
  * @module
  */
 import type { EachBatchPayload, KafkaMessage } from "kafkajs";
@@ -42,6 +50,8 @@ export interface BatcherOptions {
   commit(topic: string, partition: number, offset: string): Promise<void>;
   /** Report a partition's consumer lag (messages behind the high watermark). */
   lag?(topic: string, partition: number, lag: number): void;
+  /** How long a rebalance may wait for the batches in flight before they go stale. */
+  revokeWaitMs: number;
 }
 
 interface InFlight {
@@ -61,6 +71,9 @@ const DECODER = new TextDecoder();
 
 export function createBatcher(o: BatcherOptions) {
   const inFlight = new Set<InFlight>();
+  let epoch = 0;
+  /** A heartbeat saw the group rebalancing: hand nothing more over until the member rejoined. */
+  let rebalancing = false;
 
   const stale = (f: InFlight) => {
     f.stale = true;
@@ -148,19 +161,25 @@ export function createBatcher(o: BatcherOptions) {
       if (messages.length === 0) return void resolveOffset((end - 1n).toString());
     }
     const handed: InFlight[] = [];
-    let offered: { f: InFlight; b: SourceBatch } | undefined;
+    let offered: { f: InFlight; b: SourceBatch; put: Promise<boolean> } | undefined;
     try {
       for (let i = 0; i < messages.length; i += o.maxRecords) {
-        if (!isRunning() || isStale() || o.hand.closed) break;
+        if (!isRunning() || isStale() || o.hand.closed || rebalancing) break;
         const chunk = messages.slice(i, i + o.maxRecords);
         const last = i + o.maxRecords >= messages.length;
         const commit = last ? end : BigInt(chunk[chunk.length - 1].offset) + 1n;
         const records = chunk.map((m) => record(topic, partition, m));
         if (o.schemas) await prefetch(records, heartbeat);
         const f = track(topic, partition, commit);
-        const b: SourceBatch = { records, offsets: f.offsets, ack: (a?: AckOptions) => ack(f, a) };
-        offered = { f, b };
-        const taken = await whileBeating(o.hand.put(b), heartbeat, o.beatMs);
+        const b: SourceBatch = {
+          records,
+          offsets: f.offsets,
+          epoch,
+          ack: (a?: AckOptions) => ack(f, a),
+        };
+        const put = o.hand.put(b);
+        offered = { f, b, put };
+        const taken = await whileBeating(put, heartbeat, o.beatMs);
         offered = undefined;
         if (!taken) {
           stale(f);
@@ -174,26 +193,69 @@ export function createBatcher(o: BatcherOptions) {
         resolveOffset((f.commit - 1n).toString());
       }
     } catch (error) {
-      // A heartbeat found the group rebalancing: what was handed over may belong to another
-      // member now and must not be committed. kafkajs rejoins on the rethrown error.
-      for (const f of handed) if (inFlight.has(f)) stale(f);
       if (offered) {
         o.hand.withdraw(offered.b);
-        stale(offered.f);
+        // The runtime may have taken it just before the heartbeat failed.
+        if (await offered.put) handed.push(offered.f);
+        else stale(offered.f);
       }
+      // A heartbeat found the group rebalancing. Until this member rejoins (kafkajs does on the
+      // rethrown error) its partitions are still its own: let the runtime finish and commit what
+      // it holds, so that the next owner neither redoes it nor races with its writes.
+      if (isRebalance(error)) {
+        rebalancing = true;
+        await finish(handed, heartbeat);
+      }
+      for (const f of handed) if (inFlight.has(f)) stale(f);
       if (!isRebalance(error) && !isTransient(error)) o.hand.fail(error as Error);
       throw error;
     }
     for (const f of handed) if (inFlight.has(f)) stale(f);
   }
 
+  /**
+   * Wait, heartbeating (a member that beats stays in the group while it rebalances), until the
+   * runtime acknowledged these batches or the rebalance cannot wait any longer.
+   */
+  async function finish(handed: InFlight[], heartbeat: () => Promise<void>) {
+    const open = handed.filter((f) => inFlight.has(f));
+    if (open.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<void>((r) => timer = setTimeout(r, o.revokeWaitMs));
+    const beat = () => heartbeat().catch(() => {}); // it reports the rebalance each time
+    try {
+      await whileBeating(
+        Promise.race([Promise.all(open.map((f) => f.done)), expired]),
+        beat,
+        o.beatMs,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    const left = open.filter((f) => inFlight.has(f)).length;
+    if (left) {
+      o.log(
+        "warn",
+        `kafka: rebalance: ${left} batch(es) still unwritten after ${o.revokeWaitMs} ms; ` +
+          "rejoining without committing them (their partitions' next owner reads them again)",
+      );
+    }
+  }
+
   return {
     eachBatch,
     /** Release every batch in flight without committing it (closing). */
     releaseAll: () => [...inFlight].forEach(stale),
-    /** After a rebalance: batches of partitions no longer assigned go stale. */
+    /**
+     * The member (re)joined the group: a new epoch. Batches of partitions no longer assigned go
+     * stale (normally none is left: a rebalance waits for them).
+     */
     reassigned(assignment: Record<string, number[]>) {
+      epoch++;
+      rebalancing = false;
       for (const f of inFlight) if (!assignment[f.topic]?.includes(f.partition)) stale(f);
     },
+    /** The current assignment epoch (0 before the first join). */
+    epoch: () => epoch,
   };
 }

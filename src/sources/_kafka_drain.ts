@@ -7,7 +7,9 @@
  * partition whose position already reached its target (an empty partition, or one a previous run
  * finished) needs nothing. Positions advance when a batch is committed, and also when kafkajs
  * skips a fetch made only of transaction markers or aborted records (those never reach the
- * source but sit below the high watermark). Drain assumes this instance owns every partition.
+ * source but sit below the high watermark). With several instances in the group, positions also
+ * advance by what the group committed (`refresh()`, polled by the source): every instance stops
+ * once the whole group has processed what was there at its start, whoever owned which partition.
  * @module
  */
 import type { Admin } from "kafkajs";
@@ -23,6 +25,8 @@ export interface Drain {
   done(): boolean;
   /** Records left to read, for logs. */
   remaining(): bigint;
+  /** Advance every partition to the offset the group committed (other members' work too). */
+  refresh(): Promise<void>;
 }
 
 export async function planDrain(
@@ -35,11 +39,14 @@ export async function planDrain(
 ): Promise<Drain> {
   const targets = new Map<string, bigint>();
   const positions = new Map<string, bigint>();
-  const committed = await admin.fetchOffsets({ groupId, topics });
-  const committedOf = new Map<string, bigint>();
-  for (const t of committed) {
-    for (const p of t.partitions) committedOf.set(`${t.topic}/${p.partition}`, BigInt(p.offset));
-  }
+  const groupCommitted = async () => {
+    const out = new Map<string, bigint>();
+    for (const t of await admin.fetchOffsets({ groupId, topics })) {
+      for (const p of t.partitions) out.set(`${t.topic}/${p.partition}`, BigInt(p.offset));
+    }
+    return out;
+  };
+  const committedOf = await groupCommitted();
   for (const topic of topics) {
     for (const w of await admin.fetchTopicOffsets(topic)) {
       const key = `${topic}/${w.partition}`;
@@ -51,11 +58,14 @@ export async function planDrain(
     }
   }
   const reachedKey = (key: string) => (positions.get(key) ?? 0n) >= (targets.get(key) ?? 0n);
+  const advanceKey = (key: string, to: bigint) => {
+    if (to > (positions.get(key) ?? -1n)) positions.set(key, to);
+  };
   return {
     target: (topic, partition) => targets.get(`${topic}/${partition}`),
-    advance(topic, partition, to) {
-      const key = `${topic}/${partition}`;
-      if (to > (positions.get(key) ?? -1n)) positions.set(key, to);
+    advance: (topic, partition, to) => advanceKey(`${topic}/${partition}`, to),
+    async refresh() {
+      for (const [key, offset] of await groupCommitted()) advanceKey(key, offset);
     },
     reached: (topic, partition) => reachedKey(`${topic}/${partition}`),
     done: () => [...targets.keys()].every(reachedKey),

@@ -13,6 +13,12 @@
  * partition was revoked (rebalance, a heartbeat failing, kafkajs `isStale()`) is never committed:
  * its `offsets.topics` is emptied and its ack commits nothing; the new owner reads it again.
  *
+ * Scale-out: the group's partitions are assigned co-partitioned (`_copartition.ts`: partition p
+ * of every topic to one member), so each iteration has exactly one owner; the topics must have
+ * the same partition count or the source refuses to start. In a rebalance a member first lets the
+ * runtime write and commit the batches it holds, then rejoins (`_kafka_batches.ts`); batches carry
+ * the assignment epoch so the runtime drops per-iteration state that may have gone stale.
+ *
  * Values are Confluent wire format (`avro_confluent`) when `schema_registry` is set, plain Avro
  * bodies of the stream's `.avsc` otherwise (`avro`). Writer schemas are fetched before a batch is
  * handed over (see `src/codecs/confluent.ts`); `writerSchema(id)` serves them to the decoder.
@@ -33,6 +39,7 @@ import { handoff } from "./_handoff.ts";
 import { type Drain, planDrain } from "./_kafka_drain.ts";
 import { createBatcher } from "./_kafka_batches.ts";
 import { seeks, type StartOffsets, startOffsets } from "./_kafka_start.ts";
+import { coPartitionedAssigner, partitionCountMismatch } from "./_copartition.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
 export const schema = z.strictObject({
@@ -58,6 +65,10 @@ export const schema = z.strictObject({
   ),
   partitions_consumed_concurrently: z.number().int().min(1).max(64).default(4).describe(
     "Partitions whose batches may be in the runtime at once (order is kept per partition).",
+  ),
+  rebalance_timeout_ms: z.number().int().min(6000).max(600_000).default(60_000).describe(
+    "How long the group waits for its members to rejoin in a rebalance; a member finishes the " +
+      "batches it holds first, within this time.",
   ),
 }).describe("Consume events from Kafka topics as a consumer group.");
 
@@ -116,7 +127,10 @@ export function createKafkaSource(
     streamOf,
     log: ctx.log,
     commit: (topic, partition, offset) => consumer!.commitOffsets([{ topic, partition, offset }]),
+    // The coordinator's clock started up to a heartbeat before this member noticed.
+    revokeWaitMs: Math.max(1000, config.rebalance_timeout_ms - 2 * beatMs),
   });
+  let watching: ReturnType<typeof setTimeout> | undefined;
 
   async function ensureTopics(a: Admin) {
     const existing = new Set(await a.listTopics());
@@ -130,21 +144,49 @@ export function createKafkaSource(
     }
   }
 
+  /** Refuse topics that cannot be co-partitioned (see `_copartition.ts`). */
+  async function ensureCoPartitioned(a: Admin) {
+    const meta = await a.fetchTopicMetadata({ topics });
+    const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const mismatch = partitionCountMismatch(
+      Object.fromEntries(topics.map((t) => [t, counts.get(t) ?? 0])),
+    );
+    if (mismatch) {
+      throw new UserError(
+        `kafka: ${mismatch}; recreate them with one partition count (ics topics --partitions N)`,
+      );
+    }
+  }
+
+  /** Draining: stop once the group (every member) committed what was there at the start. */
+  function watchGroup() {
+    watching = setTimeout(async () => {
+      await drain!.refresh().catch(() => {}); // transient: the next round asks again
+      if (drain!.done()) hand.close();
+      else if (!hand.closed) watchGroup();
+    }, 1000);
+  }
+
   async function start(signal: AbortSignal): Promise<boolean> {
     admin = (await client()).admin();
     await admin.connect();
     await ensureTopics(admin);
     if (ctx.from !== undefined) from = await startOffsets(admin, topics, ctx.from);
+    await ensureCoPartitioned(admin);
     if (ctx.drain) {
       drain = await planDrain(admin, config.group_id, topics, config.from_beginning, from);
       ctx.log("info", `kafka: draining ${drain.remaining()} records from ${topics.join(", ")}`);
       if (drain.done()) return false;
+      watchGroup();
     }
     if (signal.aborted) return false;
     const c = consumer = (await client()).consumer({
       groupId: config.group_id,
       sessionTimeout: config.session_timeout_ms,
+      rebalanceTimeout: config.rebalance_timeout_ms,
       heartbeatInterval: beatMs,
+      // Partition p of every topic to one member: an iteration's events meet in one process.
+      partitionAssigners: [await coPartitionedAssigner()],
       allowAutoTopicCreation: false,
       // The Java client's fetch.max.wait.ms: kafkajs's 5 s long poll would hold close() that long.
       maxWaitTimeInMs: 500,
@@ -152,7 +194,16 @@ export function createKafkaSource(
     c.on(c.events.CRASH, ({ payload }) => {
       if (!payload.restart) hand.fail(kafkaError("kafka consumer stopped", payload.error));
     });
-    c.on(c.events.GROUP_JOIN, ({ payload }) => batcher.reassigned(payload.memberAssignment));
+    c.on(c.events.GROUP_JOIN, ({ payload }) => {
+      batcher.reassigned(payload.memberAssignment);
+      const mine = Object.entries(payload.memberAssignment).map(([t, ps]) =>
+        `${t} [${[...ps].sort((a, b) => a - b).join(",")}]`
+      );
+      ctx.log(
+        "info",
+        `kafka: joined group ${config.group_id}: ${mine.join(", ") || "no partitions"}`,
+      );
+    });
     // Fetches made only of transaction markers or aborted records never reach eachBatch.
     c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
       if (!drain || payload.batchSize > 0) return;
@@ -185,10 +236,14 @@ export function createKafkaSource(
         if (!started) return;
         for (let b = await hand.take(); b; b = await hand.take()) yield b;
       } finally {
+        clearTimeout(watching);
         signal.removeEventListener("abort", stop);
         hand.close();
         // Stop fetching; batches already handed over can still be acknowledged until close().
-        consumer?.pause(topics.map((topic) => ({ topic })));
+        // (kafkajs throws when the consumer never got to run: nothing to pause then.)
+        try {
+          consumer?.pause(topics.map((topic) => ({ topic })));
+        } catch { /* not running */ }
       }
     },
     async check() {
@@ -197,6 +252,7 @@ export function createKafkaSource(
         a = (await client()).admin();
         await a.connect();
         await ensureTopics(a);
+        await ensureCoPartitioned(a);
         if (registry) await registry.latest(valueSubject(topics[0]));
       } catch (error) {
         throw error instanceof UserError ? error : kafkaError("kafka source check", error);
@@ -205,6 +261,7 @@ export function createKafkaSource(
       }
     },
     async close() {
+      clearTimeout(watching);
       hand.close();
       batcher.releaseAll();
       await consumer?.disconnect().catch(() => {});

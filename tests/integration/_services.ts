@@ -24,24 +24,20 @@ export function hostPort(service: Service): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port) };
 }
 
-/**
- * True when a TCP connection to the service opens within a second, in one of two tries: the probe
- * runs while the test module's other imports are evaluated, which can hold the event loop past
- * the timeout (a refused connection fails at once either way).
- */
+/** True when a TCP connection to the service opens within three seconds. */
 export async function reachable(service: Service): Promise<boolean> {
-  return await probe(service) || await probe(service);
-}
-
-function probe(service: Service): Promise<boolean> {
   const { host, port } = hostPort(service);
+  // Start the clock only once the event loop turns: a test module's other imports are evaluated
+  // (synchronously, for seconds on a loaded machine) after this module's top-level await began,
+  // and a timer started before them expires before the connection can be seen.
+  await new Promise((r) => setTimeout(r, 0));
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
     };
-    socket.setTimeout(1000, () => done(false));
+    socket.setTimeout(3000, () => done(false));
     socket.once("connect", () => done(true));
     socket.once("error", () => done(false));
   });

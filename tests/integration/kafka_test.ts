@@ -8,6 +8,7 @@ import type { SourceBatch } from "../../src/core/component.ts";
 import { createRegistry } from "../../src/registry/mod.ts";
 import { decodeConfluent } from "../../src/codecs/confluent.ts";
 import { createKafkaSource } from "../../src/sources/kafka.ts";
+import { UserError } from "../../src/core/errors.ts";
 import { createTelemetry } from "../../src/telemetry/mod.ts";
 import { createKafkaDlq, schema as dlqSchema } from "../../src/sinks/kafka_dlq.ts";
 import { produce } from "../../src/cli/produce.ts";
@@ -183,13 +184,67 @@ serviceTest("a batch committed by the DLQ transaction is released by ack({ commi
   assert.equal((await readAll(dlqTopic)).length, 1);
 });
 
-serviceTest("a batch whose partition was revoked by a rebalance is not committed", [
-  "kafka",
-], async () => {
-  const topic = unique("ics.test.rebalance");
+serviceTest(
+  "a rebalance waits for the batch in flight, which is committed before the partition moves",
+  [
+    "kafka",
+  ],
+  async () => {
+    const topic = unique("ics.test.rebalance");
+    await using _topics = await createTopics([topic]);
+    await produceDde(topic, 20);
+    const config = sourceConfig({
+      topics: [topic],
+      max_batch_records: 10,
+      session_timeout_ms: 6000,
+    });
+    const extra = ctx({ streamTopics: { dde: topic } });
+    const a = createKafkaSource(config, extra);
+    const b = createKafkaSource(config, extra);
+    try {
+      const itA = a.batches(new AbortController().signal)[Symbol.asyncIterator]();
+      const held = (await itA.next()).value as SourceBatch;
+      assert.deepEqual(offsetsOf(held), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      // A second member joins while the first still holds the batch: the group cannot finish
+      // rebalancing before the first rejoins, and it rejoins only once the batch is acknowledged.
+      const itB = b.batches(new AbortController().signal)[Symbol.asyncIterator]();
+      let bGot = false;
+      const nextB = itB.next().then((r) => (bGot = true, r));
+      await new Promise((r) => setTimeout(r, 3000)); // several heartbeats: A knows of the rebalance
+      assert.equal(bGot, false, "the partition does not move while its batch is in flight");
+      assert.equal(held.offsets!.topics.length, 1, "the batch still carries its offsets");
+      await held.ack();
+      assert.deepEqual(await committed(config.group_id, [topic]), { [`${topic}/0`]: "10" });
+      // Whichever member owns the partition now goes on after the committed batch.
+      const next = await Promise.race([nextB, itA.next()]);
+      assert.deepEqual(offsetsOf(next.value as SourceBatch), [
+        10,
+        11,
+        12,
+        13,
+        14,
+        15,
+        16,
+        17,
+        18,
+        19,
+      ]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  },
+);
+
+serviceTest("a batch held past the rebalance timeout is not committed", ["kafka"], async () => {
+  const topic = unique("ics.test.revoked");
   await using _topics = await createTopics([topic]);
   await produceDde(topic, 20);
-  const config = sourceConfig({ topics: [topic], max_batch_records: 10, session_timeout_ms: 6000 });
+  const config = sourceConfig({
+    topics: [topic],
+    max_batch_records: 10,
+    session_timeout_ms: 6000,
+    rebalance_timeout_ms: 6000,
+  });
   const extra = ctx({ streamTopics: { dde: topic } });
   const a = createKafkaSource(config, extra);
   const b = createKafkaSource(config, extra);
@@ -197,11 +252,11 @@ serviceTest("a batch whose partition was revoked by a rebalance is not committed
     const itA = a.batches(new AbortController().signal)[Symbol.asyncIterator]();
     const held = (await itA.next()).value as SourceBatch;
     assert.deepEqual(offsetsOf(held), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    // A second member joins the group: the partition is revoked from the first while it still
-    // holds the batch. Its heartbeat learns of the rebalance and the batch goes stale.
+    // The first member waits for the batch only as long as the group waits for it; then the
+    // batch goes stale and the partition moves on without its commit.
     const itB = b.batches(new AbortController().signal)[Symbol.asyncIterator]();
     const nextB = itB.next();
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 30_000;
     while (held.offsets!.topics.length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -213,5 +268,37 @@ serviceTest("a batch whose partition was revoked by a rebalance is not committed
     assert.deepEqual(offsetsOf(again.value as SourceBatch), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+serviceTest("topics with different partition counts are refused before consuming", [
+  "kafka",
+], async () => {
+  const topics = streamTopics();
+  await using _a = await createTopics([topics.dde, topics.bdv], 4);
+  await using _b = await createTopics([topics.acc], 3);
+  const config = sourceConfig({});
+  const source = createKafkaSource(config, ctx({ streamTopics: topics }));
+  try {
+    // One clear line naming every topic and its count; nothing is consumed.
+    const message = new RegExp(
+      `same partition count .*: ${topics.dde} has 4, ${topics.bdv} has 4, ${topics.acc} has 3; `,
+    );
+    await assert.rejects(
+      source.check(),
+      (e: Error) => e instanceof UserError && message.test(e.message),
+    );
+    await assert.rejects(
+      consume(source),
+      (e: Error) => e instanceof UserError && message.test(e.message),
+    );
+    assert.deepEqual(
+      Object.values(await committed(config.group_id, Object.values(topics))).filter((o) =>
+        o !== "-1"
+      ),
+      [],
+    );
+  } finally {
+    await source.close();
   }
 });
