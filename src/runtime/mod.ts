@@ -34,6 +34,7 @@ import type {
   RelationshipObservation,
 } from "../core/types.ts";
 import { UserError } from "../core/errors.ts";
+import { redact, redactError } from "../core/secrets.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { sources } from "../sources/mod.ts";
 import { dedupStores, idempotencyKey } from "../dedup/mod.ts";
@@ -384,7 +385,7 @@ async function write(p: Pipeline, item: Processed, pending: Set<string>, signal:
       signal,
       onRetry: (attempt, error) => {
         t.add("retries_total", 1, { component: name });
-        p.ctx.log("warn", `${name} failed (attempt ${attempt}), retrying: ${error.message}`);
+        p.ctx.log("warn", `${name} failed (attempt ${attempt}), retrying: ${redactError(error)}`);
       },
     }).catch((error) => {
       trace.end(error); // the batch fails: its span ends with the error
@@ -462,7 +463,7 @@ function deadLetter(
   return {
     category,
     ...(record.key !== undefined ? { key: record.key } : {}),
-    reason,
+    reason: redact(reason), // a sink's error may quote its URL; dead letters are read by many
     ...(stream ? { stream } : {}),
     position: record.position,
     payload,

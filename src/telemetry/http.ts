@@ -5,6 +5,7 @@
  * @module
  */
 import { UserError } from "../core/errors.ts";
+import { redactError } from "../core/secrets.ts";
 import type { Telemetry } from "./mod.ts";
 
 /** A component readiness depends on: its role, its `type:` and its health check. */
@@ -53,7 +54,7 @@ export async function readiness(
         await Promise.race([c.check(), timeout]);
         return [role, { type: c.type, status: "ok" as const }] as const;
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = redactError(error);
         return [role, { type: c.type, status: "failed" as const, error: message }] as const;
       } finally {
         clearTimeout(timer);
