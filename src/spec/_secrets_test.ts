@@ -42,8 +42,14 @@ Deno.test("a password written in the spec is an error at its position; ${VAR} an
     graph: { type: neo4j, user: neo4j, password_file: secrets/neo4j }
     metrics: { type: postgres, password: "\${PG_PASSWORD:-dev-only}", url: "postgres://u@h/db" }
     dlq: { type: file }
+  aliased:
+    source: { type: kafka, sasl: &auth { mechanism: plain, username: u, password: "\${KP}" } }
+    dedup: { type: memory }
+    graph: { type: sqlite }
+    metrics: { type: sqlite }
+    dlq: { type: kafka, sasl: *auth }
 `,
-    { REDIS_PASSWORD: "from-the-env" },
+    { REDIS_PASSWORD: "from-the-env", KP: "kafka-from-the-env" },
   );
   const rel = (e: { line: number; column: number; path: string; message: string }) => ({
     ...e,

@@ -59,17 +59,25 @@ export function loadYaml(file: string, text: string, env: Lookup): LoadedYaml {
   const parsed = doc.errors.length === 0;
 
   // Interpolate on the scalar nodes themselves so each node keeps its range (and so its position).
-  const fromEnv = new Set<string>();
+  const interpolated = new WeakSet<Scalar>();
   walkScalars(doc.contents, [], (node, path) => {
     if (typeof node.value !== "string" || !node.value.includes("$")) return;
     const { value, problems, references } = interpolate(node.value, env);
     node.value = value;
-    if (references) fromEnv.add(yamlPath(path));
+    if (references) interpolated.add(node);
     const pos = at(node.range?.[0] ?? 0);
     for (const message of problems) errors.push({ file, ...pos, path: yamlPath(path), message });
   });
+  // Where values came from the environment, also through aliases (`password: *kafka_password`).
+  const fromEnv = new Set<string>();
+  const mark = (node: Scalar, path: PropertyKey[]) => {
+    if (interpolated.has(node)) fromEnv.add(yamlPath(path));
+  };
+  walkScalars(doc.contents, [], mark);
   walkAliases(doc.contents, [], (alias, path) => {
-    if (alias.resolve(doc) !== undefined) return;
+    const target = alias.resolve(doc);
+    walkScalars(target, path, mark);
+    if (target !== undefined) return;
     const pos = at(alias.range?.[0] ?? 0);
     errors.push({
       file,
