@@ -5,6 +5,7 @@
  */
 import type { CompiledSpec } from "../spec/mod.ts";
 import { UserError } from "../core/errors.ts";
+import { redact } from "../core/secrets.ts";
 import { type KafkaSourceConfig, schema as kafkaSourceSchema } from "../sources/kafka.ts";
 import { DEFAULT_DLQ_TOPIC, schema as kafkaDlqSchema } from "../sinks/kafka_dlq.ts";
 
@@ -57,7 +58,7 @@ export function kafkaTarget(spec: CompiledSpec, name?: string): KafkaTarget {
 
 /** kafkajs warnings and errors of a command, on stderr. */
 export const cliLog = (command: string) => (level: "info" | "warn" | "error", message: string) => {
-  if (level !== "info") console.error(`ics ${command}: ${level}: ${message}`);
+  if (level !== "info") console.error(`ics ${command}: ${level}: ${redact(message)}`);
 };
 
 /** The lines of a file as bytes, without their line ends; blank lines are skipped. */

@@ -3,6 +3,7 @@
  * @module
  */
 import { UserError } from "../core/errors.ts";
+import { redact, redactError } from "../core/secrets.ts";
 import { EXIT, Exit } from "./_common.ts";
 import * as run from "./run.ts";
 import * as validate from "./validate.ts";
@@ -85,20 +86,44 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof Exit) return error.code;
     if (error instanceof UserError) {
-      console.error(`ics ${name}: ${error.message}`);
+      console.error(`ics ${name}: ${redact(error.message)}`);
       return EXIT.usage;
     }
     if (
       error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
     ) {
       // node's parseArgs messages carry advice for node scripts; keep only the first sentence.
-      console.error(`ics ${name}: ${error.message.split(". ")[0]} (see ics ${name} --help)`);
+      console.error(
+        `ics ${name}: ${redact(error.message.split(". ")[0])} (see ics ${name} --help)`,
+      );
       return EXIT.usage;
     }
-    console.error(`ics ${name}: failed: ${error instanceof Error ? error.message : String(error)}`);
-    if (Deno.env.get("ICS_DEBUG")) console.error(error);
+    const message = redactError(error);
+    const permission = /Requires (\w+) access(?: to ("[^"]*"))?/.exec(message);
+    if (permission) {
+      // A Deno permission the command was not started with (possibly wrapped by a client library).
+      const [, kind, what] = permission;
+      console.error(
+        `ics ${name}: not permitted: ${kind} access${what ? ` to ${what}` : ""} needs Deno's ` +
+          `--allow-${kind}${kind === "write" ? " (deno task run may write only to .ics)" : ""}`,
+      );
+      return EXIT.usage;
+    }
+    console.error(`ics ${name}: failed: ${message}`);
+    if (Deno.env.get("ICS_DEBUG")) console.error(redact(Deno.inspect(error)));
     return EXIT.failure;
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  // A failure outside the command's own promise (a client library's background task) is still
+  // one redacted line, not a stack trace that may quote a connection URL.
+  const fatal = (event: Event, reason: unknown) => {
+    event.preventDefault();
+    console.error(`ics: failed: ${redactError(reason)}`);
+    Deno.exit(EXIT.failure);
+  };
+  globalThis.addEventListener("unhandledrejection", (e) => fatal(e, e.reason));
+  globalThis.addEventListener("error", (e) => fatal(e, e.error));
+  Deno.exit(await main(Deno.args));
+}

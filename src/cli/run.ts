@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { COMMON_FLAGS, COMMON_OPTIONS, load } from "./_common.ts";
 import { createObserver, metricsPort, OBSERVE_FLAGS } from "./_observe.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
+import { redact } from "../core/secrets.ts";
 
 export const help = `Usage: ics run [--target NAME] [--input PATH] [--state DIR] [--spec FILE]
 
@@ -47,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
     log: (level, message) => {
       if (level === "info" && values.quiet) return;
       observer.clear();
-      console.error(`${level}: ${message}`);
+      console.error(`${level}: ${redact(message)}`);
     },
   });
   const controller = new AbortController();

@@ -13,13 +13,29 @@ import { z } from "zod";
 import type { Redis } from "ioredis";
 import type { ComponentDef, Context, DedupStore } from "../core/component.ts";
 import { RetriableError } from "../core/errors.ts";
+import { readConfigFile, readSecret, redact, redactError } from "../core/secrets.ts";
 
 export const schema = z.strictObject({
   type: z.literal("redis").describe("Keep idempotency keys in Redis."),
   url: z.string().regex(/^rediss?:\/\//, 'must start with "redis://" or "rediss://"')
     .default("redis://127.0.0.1:6379").describe(
-      "Redis URL: redis://[user:password@]host:port[/db]; rediss:// for TLS.",
+      "Redis URL: redis://[user:password@]host:port[/db]; rediss:// for TLS. A password in it " +
+        'must come from the environment ("${REDIS_URL}").',
     ),
+  username: z.string().min(1).optional().describe(
+    "ACL user (Redis 6+); default: the URL's, else the default user.",
+  ),
+  password: z.string().optional().describe(
+    'Password, from the environment: "${REDIS_PASSWORD}" (or use password_file); overrides ' +
+      "one in the URL.",
+  ),
+  password_file: z.string().min(1).optional().describe(
+    "File holding the password (e.g. /run/secrets/redis); relative to the spec's folder.",
+  ),
+  ca_file: z.string().min(1).optional().describe(
+    "PEM file of the CA that signed the server's certificate (rediss:// only); default: the " +
+      "system CAs.",
+  ),
   key_prefix: z.string().default("ics:dedup:").describe(
     "Prepended to every idempotency key, so several pipelines can share one Redis.",
   ),
@@ -29,6 +45,12 @@ export const schema = z.strictObject({
   command_timeout_ms: z.number().int().min(1).default(5000).describe(
     "How long to wait for a reply before the call fails (and is retried).",
   ),
+}).refine((c) => !(c.password !== undefined && c.password_file !== undefined), {
+  message: "give the password as password or password_file, not both",
+  path: ["password_file"],
+}).refine((c) => !c.ca_file || c.url.startsWith("rediss://"), {
+  message: 'ca_file needs a TLS URL ("rediss://")',
+  path: ["ca_file"],
 }).describe("Keep idempotency keys in Redis, with a TTL (shared by every runner instance).");
 
 type Config = z.infer<typeof schema>;
@@ -51,9 +73,11 @@ export async function createRedisStore(
   ttlSeconds: number,
   ctx: Pick<Context, "log">,
 ): Promise<DedupStore> {
-  const where = redacted(config.url);
+  const where = redact(config.url);
   const { Redis } = await import("ioredis");
-  const client: Redis = new Redis(config.url, {
+  const { url, ...auth } = await connectionOptions(config);
+  const client: Redis = new Redis(url, {
+    ...auth,
     lazyConnect: true,
     enableOfflineQueue: false, // disconnected: fail now, the runtime retries with backoff
     maxRetriesPerRequest: 1,
@@ -66,8 +90,8 @@ export async function createRedisStore(
   let down = false;
   let lastError = "";
   client.on("error", (error: Error) => {
-    lastError = error.message;
-    if (!down) ctx.log("warn", `Redis at "${where}" is unavailable: ${error.message}`);
+    lastError = redact(error.message);
+    if (!down) ctx.log("warn", `Redis at "${where}" is unavailable: ${lastError}`);
     down = true;
   });
   client.on("ready", () => {
@@ -78,10 +102,11 @@ export async function createRedisStore(
   const fail = (error: unknown): Error => {
     if (error instanceof RetriableError) return error;
     const e = error instanceof Error ? error : new Error(String(error));
+    const message = redact(e.message);
     if (e.name === "ReplyError" && !TRANSIENT_REPLY.test(e.message)) {
-      return new Error(`Redis at "${where}" rejected the command: ${e.message}`);
+      return new Error(`Redis at "${where}" rejected the command: ${message}`);
     }
-    return new RetriableError(`Redis at "${where}" is unavailable: ${e.message}`);
+    return new RetriableError(`Redis at "${where}" is unavailable: ${message}`);
   };
   /** Run a pipeline: one write, one round trip; any failed command fails the call. */
   const exec = async (pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> => {
@@ -103,7 +128,7 @@ export async function createRedisStore(
   } catch (error) {
     client.disconnect(); // stop reconnecting
     // The rejection only says "Connection is closed"; the error event said why.
-    const reason = lastError || (error instanceof Error ? error.message : String(error));
+    const reason = lastError || redactError(error);
     throw new RetriableError(`Redis at "${where}" is unreachable: ${reason}`);
   }
 
@@ -144,13 +169,27 @@ export async function createRedisStore(
   };
 }
 
-/** The URL without its password, for messages. */
-function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return url;
-  }
+/**
+ * The URL and ioredis's credential and TLS options. A URL's credentials would win over the
+ * options in ioredis, so with explicit ones all credentials move out of the URL.
+ */
+export async function connectionOptions(
+  config: Pick<Config, "url" | "username" | "password" | "password_file" | "ca_file">,
+): Promise<{ url: string; username?: string; password?: string; tls?: { ca: string } }> {
+  const tls = config.ca_file
+    ? { tls: { ca: await readConfigFile(config.ca_file, "redis ca_file") } }
+    : {};
+  const explicit = await readSecret(config.password, config.password_file, "redis password_file");
+  if (explicit === undefined && config.username === undefined) return { url: config.url, ...tls };
+  const u = new URL(config.url);
+  const username = config.username ?? (decodeURIComponent(u.username) || undefined);
+  const password = explicit ?? (decodeURIComponent(u.password) || undefined);
+  u.username = "";
+  u.password = "";
+  return {
+    url: u.toString(),
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...tls,
+  };
 }

@@ -14,6 +14,7 @@ import { z } from "zod";
 // for its environment reads, which need --allow-env).
 import type { Kafka, KafkaConfig, SASLOptions } from "kafkajs";
 import { RetriableError } from "../core/errors.ts";
+import { readSecret, readTls, redact } from "../core/secrets.ts";
 import type { Context } from "../core/component.ts";
 
 export type { Kafka };
@@ -53,9 +54,29 @@ export const connectionFields = {
   sasl: z.strictObject({
     mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).describe("SASL mechanism."),
     username: z.string().min(1).describe("SASL user name."),
-    password: z.string().describe("SASL password (use ${ENV} interpolation)."),
+    password: z.string().optional().describe(
+      'SASL password, from the environment: "${KAFKA_PASSWORD}" (or use password_file).',
+    ),
+    password_file: z.string().min(1).optional().describe(
+      "File holding the SASL password (e.g. /run/secrets/kafka); relative to the spec's folder.",
+    ),
+  }).refine((s) => (s.password === undefined) !== (s.password_file === undefined), {
+    message: "give the SASL password as password or password_file (exactly one)",
   }).optional().describe("SASL authentication; absent: none."),
-  ssl: z.boolean().default(false).describe("Connect with TLS (system CA store)."),
+  ssl: z.union([
+    z.boolean(),
+    z.strictObject({
+      ca_file: z.string().min(1).optional().describe(
+        "PEM file of the CA that signed the brokers' certificates; default: the system CAs.",
+      ),
+      cert_file: z.string().min(1).optional().describe("PEM client certificate (mutual TLS)."),
+      key_file: z.string().min(1).optional().describe("PEM private key of cert_file."),
+    }).refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
+      message: "cert_file and key_file go together",
+    }),
+  ]).default(false).describe(
+    "TLS: true (verified against the system CAs), or the CA and client certificate files.",
+  ),
 };
 
 const connection = z.strictObject(connectionFields);
@@ -67,17 +88,30 @@ export async function createKafka(config: KafkaConnection, log?: Context["log"])
   const options: KafkaConfig = {
     clientId: config.client_id,
     brokers: config.brokers,
-    ssl: config.ssl,
-    sasl: config.sasl as SASLOptions | undefined,
+    ...(await securityOptions(config)),
     logLevel: LEVEL.WARN,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 5_000 },
     logCreator: () => ({ level, log: entry }) => {
       const text = `kafka ${entry.message}${entry.error ? `: ${entry.error}` : ""}`;
       if (!log || QUIET.some((q) => q.test(text))) return;
-      log(level <= LEVEL.ERROR ? "error" : level === LEVEL.WARN ? "warn" : "info", text);
+      log(level <= LEVEL.ERROR ? "error" : level === LEVEL.WARN ? "warn" : "info", redact(text));
     },
   };
   return new Kafka(options);
+}
+
+/** kafkajs's `sasl` and `ssl` options from the connection config (secret files read here). */
+export async function securityOptions(
+  config: Pick<KafkaConnection, "sasl" | "ssl">,
+): Promise<Pick<KafkaConfig, "sasl" | "ssl">> {
+  const { sasl, ssl } = config;
+  const password = sasl &&
+    await readSecret(sasl.password, sasl.password_file, "kafka sasl.password_file");
+  return {
+    ssl: typeof ssl === "boolean" ? ssl : { ...(await readTls(ssl, "kafka ssl")) },
+    sasl: sasl &&
+      { mechanism: sasl.mechanism, username: sasl.username, password: password! } as SASLOptions,
+  };
 }
 
 /** The Java client's partitioner (murmur2 of the key): co-partitioning agrees with Java producers. */
@@ -123,7 +157,7 @@ export function isTransient(error: unknown): boolean {
 /** Wrap a kafkajs failure: RetriableError when transient, a plain Error otherwise; `what` leads. */
 export function kafkaError(what: string, error: unknown): Error {
   if (error instanceof RetriableError) return error;
-  const message = `${what}: ${(error as Error)?.message ?? String(error)}`;
+  const message = `${what}: ${redact((error as Error)?.message ?? String(error))}`;
   return isTransient(error) ? new RetriableError(message) : new Error(message, { cause: error });
 }
 

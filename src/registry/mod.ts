@@ -12,6 +12,7 @@
  * @module
  */
 import { RetriableError } from "../core/errors.ts";
+import { redactError, rememberSecret } from "../core/secrets.ts";
 
 export type Compatibility =
   | "NONE"
@@ -69,11 +70,17 @@ export class RegistryError extends Error {
   }
 }
 
+/**
+ * A registry client. Credentials in the URL (`https://user:${REGISTRY_PASSWORD}@host/...`) become
+ * basic auth: fetch refuses URLs with credentials, and messages show the URL without them.
+ */
 export function createRegistry(url: string, options: RegistryOptions = {}): Registry {
-  const base = url.replace(/\/+$/, "");
+  const { base, username, password } = splitCredentials(url.replace(/\/+$/, ""));
+  rememberSecret(password);
+  const user = options.username ?? username;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const auth = options.username !== undefined
-    ? `Basic ${btoa(`${options.username}:${options.password ?? ""}`)}`
+  const auth = user !== undefined
+    ? `Basic ${btoa(`${user}:${options.password ?? password ?? ""}`)}`
     : undefined;
   const byId = new Map<number, Promise<string>>();
 
@@ -92,7 +99,7 @@ export function createRegistry(url: string, options: RegistryOptions = {}): Regi
       });
     } catch (error) {
       throw new RetriableError(
-        `schema registry at "${base}" is unreachable (${what}): ${(error as Error).message}`,
+        `schema registry at "${base}" is unreachable (${what}): ${redactError(error)}`,
       );
     }
     const text = await response.text();
@@ -164,4 +171,20 @@ export function createRegistry(url: string, options: RegistryOptions = {}): Regi
     },
   };
   return registry;
+}
+
+/** A URL's user and password (decoded) and the URL without them. */
+function splitCredentials(url: string): { base: string; username?: string; password?: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { base: url };
+  }
+  if (!u.username && !u.password) return { base: url };
+  const username = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  u.username = "";
+  u.password = "";
+  return { base: u.toString().replace(/\/+$/, ""), username, password };
 }

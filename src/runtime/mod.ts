@@ -42,6 +42,7 @@ import type {
   RelationshipObservation,
 } from "../core/types.ts";
 import { PermanentError, UserError } from "../core/errors.ts";
+import { redact, redactError } from "../core/secrets.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { sources } from "../sources/mod.ts";
 import { dedupStores, idempotencyKey } from "../dedup/mod.ts";
@@ -398,8 +399,11 @@ function call<T>(p: Pipeline, flow: Flow, component: string, fn: () => Promise<T
     onRetry: (attempt, error) => {
       failures = attempt;
       t.add("retries_total", 1, { component });
-      t.health.set(component, "retrying", `${error.message} (attempt ${attempt})`);
-      p.ctx.log("warn", `${component} failed (attempt ${attempt}), retrying: ${error.message}`);
+      t.health.set(component, "retrying", `${redactError(error)} (attempt ${attempt})`);
+      p.ctx.log(
+        "warn",
+        `${component} failed (attempt ${attempt}), retrying: ${redactError(error)}`,
+      );
     },
   }).then((value) => {
     if (failures > 0) {
@@ -699,7 +703,7 @@ function deadLetter(
   return {
     category,
     ...(record.key !== undefined ? { key: record.key } : {}),
-    reason,
+    reason: redact(reason), // a sink's error may quote its URL; dead letters are read by many
     ...(stream ? { stream } : {}),
     position: record.position,
     payload,

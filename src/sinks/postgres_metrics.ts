@@ -18,13 +18,30 @@ import type { ComponentDef, MetricsStore } from "../core/component.ts";
 import type { Envelope } from "../core/types.ts";
 import { PermanentError, RetriableError } from "../core/errors.ts";
 import { sha256 } from "../core/hash.ts";
+import { readConfigFile, readSecret, redact } from "../core/secrets.ts";
 
 export const schema = z.strictObject({
   type: z.literal("postgres").describe("Write event metrics to Postgres (TimescaleDB if present)."),
   url: z.string().regex(/^postgres(ql)?:\/\//, 'must start with "postgres://"')
     .default("postgres://postgres@127.0.0.1:5432/test").describe(
-      "Connection URL: postgres://user[:password]@host:port/database.",
+      "Connection URL: postgres://user[:password]@host:port/database[?sslmode=require]; a " +
+        'password in it must come from the environment ("${POSTGRES_URL}").',
     ),
+  password: z.string().optional().describe(
+    'Password, from the environment: "${POSTGRES_PASSWORD}" (or use password_file); ' +
+      "overrides one in the URL.",
+  ),
+  password_file: z.string().min(1).optional().describe(
+    "File holding the password (e.g. /run/secrets/postgres); relative to the spec's folder.",
+  ),
+  sslmode: z.enum(["disable", "prefer", "require", "verify-full"]).optional().describe(
+    "TLS as libpq's sslmode: prefer and require encrypt without verifying the server; " +
+      "verify-full checks its certificate (against ca_file, else the system CAs) and host " +
+      "name. Unset: the URL's ?sslmode=, else no TLS.",
+  ),
+  ca_file: z.string().min(1).optional().describe(
+    "PEM file of the CA that signed the server's certificate (implies sslmode verify-full).",
+  ),
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case SQL identifier")
     .default("public").describe("Database schema of the metric tables; created if missing."),
   retention_days: z.number().int().min(1).default(30).describe(
@@ -33,6 +50,12 @@ export const schema = z.strictObject({
   connect_timeout_ms: z.number().int().min(1).default(10_000).describe(
     "How long to wait for a connection before the call fails (and is retried).",
   ),
+}).refine((c) => !(c.password !== undefined && c.password_file !== undefined), {
+  message: "give the password as password or password_file, not both",
+  path: ["password_file"],
+}).refine((c) => !(c.ca_file && c.sslmode && c.sslmode !== "verify-full"), {
+  message: "ca_file verifies the server: it needs sslmode verify-full (or no sslmode)",
+  path: ["ca_file"],
 }).describe("Event metrics in Postgres: plain tables and views, or TimescaleDB hypertables.");
 
 type Config = z.infer<typeof schema>;
@@ -48,9 +71,10 @@ export const postgres: ComponentDef<typeof schema, MetricsStore> = {
   type: "postgres",
   schema,
   async create(config, ctx) {
-    const where = redacted(config.url);
+    const where = redact(config.url);
     const { default: postgresJs } = await import("postgres");
     const sql: Sql = postgresJs(config.url, {
+      ...(await connectionOptions(config)),
       max: 4,
       connect_timeout: config.connect_timeout_ms / 1000,
       idle_timeout: 60,
@@ -290,29 +314,38 @@ function classify(error: unknown, where: string): Error {
   const e = error instanceof Error ? error : new Error(String(error));
   const code = String((e as { code?: unknown }).code ?? "");
   const postgres = e.name === "PostgresError";
+  const text = redact(e.message);
   if (postgres ? TRANSIENT_SQLSTATE.test(code) : CONNECTION_CODES.has(code)) {
-    return new RetriableError(`Postgres at "${where}" is unavailable: ${e.message}`, {
-      cause: e,
-    });
+    return new RetriableError(`Postgres at "${where}" is unavailable: ${text}`, { cause: e });
   }
   if (postgres && DATA_SQLSTATE.test(code)) {
-    return new PermanentError(`Postgres at "${where}" refused a value: ${e.message} (${code})`, {
+    return new PermanentError(`Postgres at "${where}" refused a value: ${text} (${code})`, {
       cause: e,
     });
   }
-  e.message = `Postgres at "${where}": ${e.message}`;
+  e.message = `Postgres at "${where}": ${text}`;
   return e;
 }
 
 const message = (error: unknown) => error instanceof Error ? error.message : String(error);
 
-/** The URL without its password, for messages. */
-function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url;
-  }
+/** postgres.js's `password` and `ssl` options from the config (secret files read here). */
+export async function connectionOptions(
+  config: Pick<Config, "password" | "password_file" | "sslmode" | "ca_file">,
+): Promise<{ password?: string; ssl?: boolean | "prefer" | "require" | "verify-full" | object }> {
+  const password = await readSecret(
+    config.password,
+    config.password_file,
+    "postgres password_file",
+  );
+  const out: { password?: string; ssl?: boolean | "prefer" | "require" | "verify-full" | object } =
+    password === undefined ? {} : { password };
+  if (config.ca_file) {
+    // Node's TLS checks the host name against the certificate by default (verify-full).
+    out.ssl = {
+      ca: await readConfigFile(config.ca_file, "postgres ca_file"),
+      rejectUnauthorized: true,
+    };
+  } else if (config.sslmode) out.ssl = config.sslmode === "disable" ? false : config.sslmode;
+  return out;
 }

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { LoadedYaml, SpecError } from "./_yaml.ts";
+import { redact } from "../core/secrets.ts";
 
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
@@ -38,7 +39,8 @@ const within = (path: string, base: string) =>
 export function formatErrors(errors: SpecError[]): string {
   return [...errors]
     .sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column)
-    .map((e) => `${e.file}:${e.line}:${e.column}  ${e.path || "(root)"}  ${e.message}`)
+    // A value quoted in a message may hold a secret (a URL with a password from the environment).
+    .map((e) => `${e.file}:${e.line}:${e.column}  ${e.path || "(root)"}  ${redact(e.message)}`)
     .join("\n");
 }
 
@@ -236,7 +238,10 @@ function describe(v: unknown): string {
   if (v === null) return "an empty value";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return q(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (typeof v === "string") {
+    const text = redact(v); // before shortening: a cut secret would no longer be recognised
+    return q(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+  }
   return String(v);
 }
 

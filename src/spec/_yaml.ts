@@ -23,6 +23,8 @@ export interface LoadedYaml {
   /** Plain JS value after ${VAR} interpolation (undefined when the YAML did not parse). */
   value: unknown;
   errors: SpecError[];
+  /** YAML paths (as `yamlPath()` spells them) of the values that took an environment variable. */
+  fromEnv: Set<string>;
   /** Position of the node at a YAML path (keys and array indexes); falls back to the nearest existing ancestor. */
   locate(path: readonly PropertyKey[]): { line: number; column: number };
   /** Position of the KEY node of a mapping entry at path (for unknown-key errors); falls back to locate(). */
@@ -57,15 +59,25 @@ export function loadYaml(file: string, text: string, env: Lookup): LoadedYaml {
   const parsed = doc.errors.length === 0;
 
   // Interpolate on the scalar nodes themselves so each node keeps its range (and so its position).
+  const interpolated = new WeakSet<Scalar>();
   walkScalars(doc.contents, [], (node, path) => {
     if (typeof node.value !== "string" || !node.value.includes("$")) return;
-    const { value, problems } = interpolate(node.value, env);
+    const { value, problems, references } = interpolate(node.value, env);
     node.value = value;
+    if (references) interpolated.add(node);
     const pos = at(node.range?.[0] ?? 0);
     for (const message of problems) errors.push({ file, ...pos, path: yamlPath(path), message });
   });
+  // Where values came from the environment, also through aliases (`password: *kafka_password`).
+  const fromEnv = new Set<string>();
+  const mark = (node: Scalar, path: PropertyKey[]) => {
+    if (interpolated.has(node)) fromEnv.add(yamlPath(path));
+  };
+  walkScalars(doc.contents, [], mark);
   walkAliases(doc.contents, [], (alias, path) => {
-    if (alias.resolve(doc) !== undefined) return;
+    const target = alias.resolve(doc);
+    walkScalars(target, path, mark);
+    if (target !== undefined) return;
     const pos = at(alias.range?.[0] ?? 0);
     errors.push({
       file,
@@ -100,7 +112,7 @@ export function loadYaml(file: string, text: string, env: Lookup): LoadedYaml {
     const { key, depth } = find(doc, path);
     return key && depth === path.length ? at(key.range?.[0] ?? 0) : locate(path);
   };
-  return { file, value, errors, locate, locateKey };
+  return { file, value, errors, fromEnv, locate, locateKey };
 }
 
 // `$${...}` is an escape; a valid reference is `${NAME}` or `${NAME:-default}`; anything else
@@ -109,8 +121,9 @@ const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
 const VALID = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
 /** Replaces every reference in `raw`; `:-` falls back when the variable is unset or empty, as in sh. */
-function interpolate(raw: string, env: Lookup): { value: string; problems: string[] } {
+function interpolate(raw: string, env: Lookup) {
   const problems: string[] = [];
+  let references = 0;
   const value = raw.replace(REFERENCE, (match, inner: string | undefined) => {
     if (inner === undefined) return "${";
     const ref = VALID.exec(inner);
@@ -119,6 +132,7 @@ function interpolate(raw: string, env: Lookup): { value: string; problems: strin
       return match;
     }
     const [, name, fallback] = ref;
+    references++;
     const set = env(name);
     if (fallback !== undefined) return set ? set : fallback;
     if (set !== undefined) return set;
@@ -127,7 +141,7 @@ function interpolate(raw: string, env: Lookup): { value: string; problems: strin
     );
     return "";
   });
-  return { value, problems };
+  return { value, problems, references };
 }
 
 type Visit<T> = (node: T, path: PropertyKey[]) => void;

@@ -14,6 +14,8 @@ import { eventTypes, fieldNames, type FieldType, fieldType } from "./_avro.ts";
 import { createRule } from "../correlation/kinds.ts";
 import type { Rule } from "../correlation/_types.ts";
 import { sha256, stableStringify } from "../core/hash.ts";
+import { rememberSecretsIn } from "../core/secrets.ts";
+import { literalSecrets, resolveFiles } from "./_secrets.ts";
 
 export type { SpecError };
 export { formatErrors };
@@ -81,6 +83,8 @@ export async function loadSpec(
     return { errors: [{ file, line: 1, column: 1, path: "", message: "file cannot be read" }] };
   }
   const loaded = loadYaml(shortName(path), text, env);
+  // Before anything can report a value: every message from here on masks the spec's secrets.
+  rememberSecretsIn(loaded.value);
   if (loaded.errors.length) return { errors: loaded.errors };
   const checked = validate(pipelineSchema, loaded);
   if (!checked.value) {
@@ -107,6 +111,8 @@ export async function loadSpec(
       message,
     });
 
+  literalSecrets(loaded, at);
+  resolveFiles(spec, dir);
   const streams = await compileStreams(spec, dir, at);
   const streamOfEventType = new Map<string, string>();
   for (const s of streams.values()) for (const t of s.eventTypes) streamOfEventType.set(t, s.name);

@@ -6,6 +6,7 @@
  * @module
  */
 import { UserError } from "../core/errors.ts";
+import { redactError } from "../core/secrets.ts";
 import type { Health, Telemetry } from "./mod.ts";
 
 /** A component readiness depends on: its role, its `type:` and its health check. */
@@ -80,7 +81,7 @@ export async function readiness(
         await Promise.race([c.check(), timeout]);
       } catch (error) {
         if (state.status === "ok") state.status = "failed";
-        state.error = error instanceof Error ? error.message : String(error);
+        state.error = redactError(error);
       } finally {
         clearTimeout(timer);
       }

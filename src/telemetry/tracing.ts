@@ -37,6 +37,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import type { Envelope } from "../core/types.ts";
 import type { Stage, Telemetry } from "./mod.ts";
+import { redact, redactError } from "../core/secrets.ts";
 
 /** `observability.tracing` of the spec. */
 export interface TracingConfig {
@@ -171,8 +172,14 @@ function tracedBatch(
 
 function finish(span: Span, error?: unknown) {
   if (error !== undefined) {
-    span.recordException(error instanceof Error ? error : String(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+    // Spans leave the process: messages and stacks are redacted (a message may quote a URL).
+    const e = error instanceof Error ? error : undefined;
+    span.recordException({
+      name: e?.name ?? "Error",
+      message: redactError(error),
+      ...(e?.stack ? { stack: redact(e.stack) } : {}),
+    });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: redactError(error) });
   }
   span.end();
 }

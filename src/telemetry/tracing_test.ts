@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { loadSpec } from "../spec/mod.ts";
 import { compile, run } from "../runtime/mod.ts";
-import { STAGES } from "./mod.ts";
-import { parseTraceparent, producerContext, tracesUrl } from "./tracing.ts";
+import { createTelemetry, STAGES } from "./mod.ts";
+import { createTracer, parseTraceparent, producerContext, tracesUrl } from "./tracing.ts";
+import { rememberSecret } from "../core/secrets.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -149,4 +150,19 @@ Deno.test({
       await collector.shutdown();
     }
   },
+});
+
+Deno.test("a failed batch's span carries the error without the secrets it quoted", async () => {
+  const secret = `s3cr3t-${crypto.randomUUID()}`;
+  rememberSecret(secret);
+  const exporter = new InMemorySpanExporter();
+  const tracer = createTracer(createTelemetry(), { exporter });
+  const trace = tracer.batch(1);
+  trace.end(new Error(`Postgres at "postgres://ics:pw-in-url@db/x" refused ${secret}`));
+  const [span] = exporter.getFinishedSpans();
+  await tracer.close();
+  assert.ok(span, "the batch span was exported");
+  const text = JSON.stringify({ status: span.status, events: span.events });
+  assert.match(text, /postgres:\/\/ics:\*\*\*@db\/x/);
+  assert.ok(!text.includes(secret) && !text.includes("pw-in-url"), text);
 });

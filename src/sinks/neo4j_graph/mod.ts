@@ -38,6 +38,7 @@ import type { Driver, ManagedTransaction } from "neo4j-driver";
 import type { ComponentDef, GraphStore, VersionQuery } from "../../core/component.ts";
 import type { EntityObservations, GraphChanges, Version } from "../../core/types.ts";
 import { PermanentError, RetriableError } from "../../core/errors.ts";
+import { readConfigFile, readSecret, redact } from "../../core/secrets.ts";
 import {
   conditions,
   LINK,
@@ -55,19 +56,42 @@ export { compareText, sortVersions };
 
 export const schema = z.strictObject({
   type: z.literal("neo4j"),
-  uri: z.string().min(1).default("bolt://127.0.0.1:7687").describe(
-    "Bolt URI of the server, e.g. bolt://127.0.0.1:7687 (neo4j:// for a cluster).",
+  uri: z.string().regex(
+    /^(bolt|neo4j)(\+s|\+ssc)?:\/\//,
+    "must be a bolt://, neo4j://, bolt+s:// or neo4j+s:// URI",
+  ).default("bolt://127.0.0.1:7687").describe(
+    "Bolt URI of the server, e.g. bolt://127.0.0.1:7687 (neo4j:// for a cluster). " +
+      "bolt+s:// and neo4j+s:// encrypt, verified against the system CAs; +ssc accepts any " +
+      "certificate.",
   ),
   user: z.string().optional().describe(
     "User name; leave out (or empty) when authentication is disabled.",
   ),
   password: z.string().optional().describe(
-    'Password; take it from the environment: "${NEO4J_PASSWORD}".',
+    'Password, from the environment: "${NEO4J_PASSWORD}" (or use password_file).',
+  ),
+  password_file: z.string().min(1).optional().describe(
+    "File holding the password (e.g. /run/secrets/neo4j); relative to the spec's folder.",
+  ),
+  encrypted: z.boolean().default(false).describe(
+    "Encrypt a bolt:// or neo4j:// connection (TLS), verified against ca_file or the system CAs.",
+  ),
+  ca_file: z.string().min(1).optional().describe(
+    "PEM file of the CA that signed the server's certificate (with encrypted: true).",
   ),
   database: z.string().min(1).default("neo4j").describe("Database to write to."),
   batch_size: z.number().int().min(1).max(100_000).default(5000).describe(
     "Rows per UNWIND statement; a batch is still one transaction.",
   ),
+}).refine((c) => !(c.password !== undefined && c.password_file !== undefined), {
+  message: "give the password as password or password_file, not both",
+  path: ["password_file"],
+}).refine((c) => !(c.ca_file && !c.encrypted), {
+  message: "ca_file needs encrypted: true",
+  path: ["ca_file"],
+}).refine((c) => !(c.encrypted && /^\w+\+/.test(c.uri)), {
+  message: "a +s or +ssc URI is already encrypted: leave out encrypted and ca_file",
+  path: ["encrypted"],
 }).describe("Bi-temporal graph in Neo4j 5 (Community or Enterprise).");
 
 export type Neo4jGraphConfig = z.infer<typeof schema>;
@@ -97,14 +121,13 @@ const BASE_SCHEMA = [
 /** Connect, check the server and create the schema; RetriableError when it is unreachable. */
 export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphStore> {
   const { default: neo4j } = await import("neo4j-driver");
-  const user = config.user || undefined;
-  const auth = user !== undefined || config.password
-    ? neo4j.auth.basic(user ?? "neo4j", config.password ?? "")
-    : undefined; // no authentication
+  const { user, password, ...security } = await driverOptions(config);
+  const auth = user !== undefined ? neo4j.auth.basic(user, password ?? "") : undefined;
   const driver = neo4j.driver(config.uri, auth, {
     disableLosslessIntegers: true,
     maxTransactionRetryTime: 5000,
     connectionTimeout: 10_000,
+    ...security,
   });
   const store = new Neo4jGraph(driver, config);
   try {
@@ -117,6 +140,31 @@ export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphSto
     throw error;
   }
   return store;
+}
+
+/**
+ * Credentials (user undefined: no authentication) and the driver's TLS settings. A +s/+ssc URI
+ * carries its own, and the driver rejects both at once.
+ */
+export async function driverOptions(config: Neo4jGraphConfig): Promise<{
+  user?: string;
+  password?: string;
+  encrypted?: "ENCRYPTION_ON";
+  trust?: "TRUST_CUSTOM_CA_SIGNED_CERTIFICATES" | "TRUST_SYSTEM_CA_SIGNED_CERTIFICATES";
+  trustedCertificates?: string[];
+}> {
+  const password = await readSecret(config.password, config.password_file, "neo4j password_file");
+  const user = config.user || (password ? "neo4j" : undefined);
+  if (!config.encrypted) return { user, password };
+  if (config.ca_file) await readConfigFile(config.ca_file, "neo4j ca_file"); // a clear error first
+  return {
+    user,
+    password,
+    encrypted: "ENCRYPTION_ON",
+    ...(config.ca_file
+      ? { trust: "TRUST_CUSTOM_CA_SIGNED_CERTIFICATES", trustedCertificates: [config.ca_file] }
+      : { trust: "TRUST_SYSTEM_CA_SIGNED_CERTIFICATES" }),
+  };
 }
 
 class Neo4jGraph implements GraphStore {
@@ -317,15 +365,23 @@ class Neo4jGraph implements GraphStore {
 /**
  * Transient failures (server down, leader change, deadlock, timeout) become RetriableError, the
  * server refusing the data (a value too large to index, a broken constraint) PermanentError;
- * others (authentication, a missing database) pass and stop the run.
+ * others (authentication, a missing database) keep their class and code, their message naming
+ * the server, and stop the run.
  */
 async function guard<T>(uri: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    const message = `Neo4j at "${uri}" failed: ${(error as Error).message}`;
-    if (transient(error)) throw new RetriableError(message, { cause: error });
-    if (refused(error)) throw new PermanentError(message, { cause: error });
+    const where = redact(uri);
+    const message = redact((error as Error)?.message ?? String(error));
+    if (transient(error)) {
+      throw new RetriableError(`Neo4j at "${where}" failed: ${message}`, { cause: error });
+    }
+    if (refused(error)) {
+      throw new PermanentError(`Neo4j at "${where}" failed: ${message}`, { cause: error });
+    }
+    if (!(error instanceof Error)) throw new Error(`Neo4j at "${where}": ${message}`);
+    if (!error.message.startsWith("Neo4j at ")) error.message = `Neo4j at "${where}": ${message}`;
     throw error;
   }
 }
