@@ -7,10 +7,11 @@ KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx1g}"
 
-KAFKA_JARS="${JARS_DIR}/kafka"
-KAFKA_DATA="${SERVICES_DIR}/kafka-data"
-KAFKA_CONF="${SERVICES_DIR}/kafka/server.properties"
-KAFKA_LOG="${LOG_DIR}/kafka.log"
+# kafka-broker.sh points these at a private broker's folder.
+KAFKA_JARS="${KAFKA_JARS:-${JARS_DIR}/kafka}"
+KAFKA_DATA="${KAFKA_DATA:-${SERVICES_DIR}/kafka-data}"
+KAFKA_CONF="${KAFKA_CONF:-${SERVICES_DIR}/kafka/server.properties}"
+KAFKA_LOG="${KAFKA_LOG:-${LOG_DIR}/kafka.log}"
 
 kafka_fetch() {
   fetch_pom_jars kafka "${INFRA_DIR}/kafka/pom.xml" "${KAFKA_JARS}"

@@ -8,7 +8,8 @@
  *
  * A transactional, idempotent producer (`maxInFlightRequests: 1`). `writeAndCommit()` sends the
  * letters and the consumed offsets (`sendOffsets`) in one transaction: either both the letters and
- * the group's new position become visible (to `read_committed` readers) or neither. `write()` is
+ * the group's new position become visible (to `read_committed` readers) or neither; a batch whose
+ * partition was revoked meanwhile (no offsets left) writes no letters: it is read again. `write()` is
  * the same without offsets, for sources that are not Kafka. A failed transaction is aborted, the
  * producer replaced (a fenced or confused producer is not reused) and the error rethrown, as a
  * RetriableError when it is transient so the runtime retries the whole transaction.
@@ -92,6 +93,10 @@ export function createKafkaDlq(
 
   async function transact(letters: Letter[], offsets?: SourceOffsets) {
     const sendsOffsets = offsets !== undefined && offsets.topics.some((t) => t.partitions.length);
+    // A batch whose partition was revoked (a rebalance, a broker restart) has no offsets left:
+    // its new owner reads it again and dead-letters the same records. Its letters go with its
+    // offsets, or not at all, or they would be on the topic twice.
+    if (offsets !== undefined && !sendsOffsets) return;
     if (letters.length === 0 && !sendsOffsets) return;
     let tx: Transaction | undefined;
     try {

@@ -14,6 +14,27 @@ import {
 } from "./_kafka.ts";
 
 serviceTest(
+  "writeAndCommit() of a revoked batch (no offsets left) writes no letters: the batch is read again",
+  ["kafka"],
+  async () => {
+    const source = unique("ics.test.src");
+    const dlqTopic = unique("ics.test.dlq");
+    await using _topics = await createTopics([source, dlqTopic]);
+    const dlq = createKafkaDlq(
+      dlqSchema.parse({ type: "kafka", brokers: BROKERS, topic: dlqTopic }),
+    );
+    try {
+      await dlq.writeAndCommit!(letters(source), { group: unique("g"), topics: [] });
+      await dlq.write(letters(source).slice(0, 1)); // a batch of a file source: written
+    } finally {
+      await dlq.close();
+    }
+    const got = await readAll(dlqTopic);
+    assert.deepEqual(got.map((m) => m.headers["ics.category"]), ["decode_error"]);
+  },
+);
+
+serviceTest(
   "writeAndCommit() puts the letters on the DLQ topic and moves the group's offsets in one transaction",
   [
     "kafka",
