@@ -4,13 +4,14 @@ import { COMMON_FLAGS, COMMON_OPTIONS, load, openGraph } from "./_common.ts";
 import { createEngine } from "../correlation/mod.ts";
 import { createGraphModel } from "../graph/mod.ts";
 
-export const help = `Usage: ics recorrelate [--iteration ID] [--dry-run]
+export const help = `Usage: ics recorrelate [--iteration ID ...] [--dry-run]
 
 Re-evaluate every link of the stored graph under the current policy (pipeline.yaml and the rule
 files): links the policy drops are closed in system time, rescored ones get a new version, new ones
 are added; nothing is deleted, so as-of queries before now still show the old links.
 ${COMMON_FLAGS}
-  --iteration ID   only this iteration (default: every iteration in the graph)
+  --iteration ID   only this iteration (repeatable; default: every iteration in the graph, which
+                   in a shared Neo4j includes other pipelines' iterations)
   --dry-run        report what would change; write nothing`;
 
 export async function main(args: string[]): Promise<number> {
@@ -18,7 +19,7 @@ export async function main(args: string[]): Promise<number> {
     args,
     options: {
       ...COMMON_OPTIONS,
-      iteration: { type: "string" },
+      iteration: { type: "string", multiple: true },
       "dry-run": { type: "boolean" },
     },
   });
@@ -32,8 +33,8 @@ export async function main(args: string[]): Promise<number> {
       policy: spec.policy,
     });
     const model = createGraphModel(engine, spec.policy, store, 64);
-    const all = values.iteration
-      ? [values.iteration]
+    const all = values.iteration?.length
+      ? [...new Set(values.iteration)]
       : await (store.iterations?.() ?? Promise.resolve([]));
     const totals = { opened: 0, closed: 0, iterations: 0 };
     for (let i = 0; i < all.length; i += 32) {
