@@ -134,8 +134,9 @@ export interface LoopOptions {
   plan: Step[];
   /** Start the runner (stdout and stderr piped); `env` holds ICS_FAULT_KILL for point kills. */
   spawn(env: Record<string, string>): Deno.ChildProcess;
-  /** How much input is committed now. */
+  /** How much input is committed now, and in all. */
   progress(): Promise<number>;
+  total: number;
   /** Checks of the state a kill left, before the next start. */
   afterKill?(attempt: Attempt): Promise<void>;
   /** Longest an attempt may take before it counts as hung. */
@@ -147,14 +148,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Run the plan: each step starts the runner and kills it; a random kill waits for the attempt's
- * first committed progress (so it lands while batches are moving), then its delay. Stops when a
- * run completes; otherwise a final run without faults must complete. A run that fails or hangs
- * fails the test with its output.
+ * first committed progress (so it lands while batches are moving), then its delay, or less when
+ * the attempt has already committed its share of what is left (so a fast machine does not run
+ * out of input before the plan is through). Stops when a run completes; otherwise a final run
+ * without faults must complete. A run that fails or hangs fails the test with its output.
  */
 export async function crashLoop(o: LoopOptions): Promise<Attempt[]> {
   const attempts: Attempt[] = [];
   const steps: Attempt["step"][] = [...o.plan, { kind: "final" }];
-  for (const step of steps) {
+  for (const [i, step] of steps.entries()) {
     const before = await o.progress();
     const started = performance.now();
     const env: Record<string, string> = step.kind === "point"
@@ -171,7 +173,11 @@ export async function crashLoop(o: LoopOptions): Promise<Attempt[]> {
     output.finally(() => exited = true).catch(() => {});
     if (step.kind === "random") {
       while (!exited && (await o.progress()) <= before) await sleep(100);
-      if (!exited) await Promise.race([output, sleep(step.delay_ms)]);
+      const deadline = performance.now() + step.delay_ms;
+      const share = before + (o.total - before) / (steps.length - i);
+      while (!exited && performance.now() < deadline && (await o.progress()) < share) {
+        await sleep(Math.min(100, deadline - performance.now()));
+      }
       if (!exited) child.kill("SIGKILL");
     }
     const out = await output;

@@ -130,6 +130,7 @@ Deno.test("crash safety (embedded): SIGKILLed runs resume to the clean run's gra
     plan,
     spawn: (env) => ics(run, env).spawn(),
     progress: () => Promise.resolve(done()),
+    total: input.lines.length,
     afterKill,
     timeout_ms: 120_000,
     log: console.log,

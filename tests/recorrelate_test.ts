@@ -38,6 +38,16 @@ Deno.test("recorrelate applies a changed policy to the stored graph, keeping his
     (await Deno.readTextFile(tags)).replace("confidence: 0.8", "confidence: 0.6"),
   );
   await Deno.remove(join(spec, "rules/heuristics.yaml"));
+  const some = ["--iteration", "it-0001", "--iteration", "it-0003", "--dry-run"];
+  const dry = await ics(
+    "recorrelate",
+    "--spec",
+    join(spec, "pipeline.yaml"),
+    "--state",
+    state,
+    ...some,
+  );
+  assert.match(dry, /would recorrelate 2 iteration\(s\)/);
   const out = await ics("recorrelate", "--spec", join(spec, "pipeline.yaml"), "--state", state);
   assert.match(out, /recorrelated 3 iteration\(s\)/);
 

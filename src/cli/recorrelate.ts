@@ -34,8 +34,9 @@ export async function main(args: string[]): Promise<number> {
       policy: spec.policy,
     });
     const model = createGraphModel(engine, spec.policy, store, 64);
-    const all = (values.iteration ?? await (store.iterations?.() ?? Promise.resolve([])))
-      .filter((id) => id.startsWith(values.prefix ?? ""));
+    const all = [
+      ...new Set(values.iteration ?? await (store.iterations?.() ?? Promise.resolve([]))),
+    ].filter((id) => id.startsWith(values.prefix ?? ""));
     const totals = { opened: 0, closed: 0, iterations: 0 };
     for (let i = 0; i < all.length; i += 32) {
       const chunk = all.slice(i, i + 32);
