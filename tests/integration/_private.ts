@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copy } from "../_copy.ts";
 import { capture } from "../../src/cli/_capture.ts";
+import { SERVICES } from "./_services.ts";
 
 export const root = new URL("../..", import.meta.url).pathname;
 
@@ -65,6 +66,17 @@ export async function privateSpec(name: string): Promise<PrivateSpec> {
     pgSchema: name,
     redisPrefix,
   };
+}
+
+/** Remove the registry subjects `ics produce` registered for the private topics. */
+export async function deleteSubjects(p: PrivateSpec): Promise<void> {
+  for (const topic of Object.values(p.streamTopics)) {
+    const url = `${SERVICES.schema_registry}/subjects/${encodeURIComponent(`${topic}-value`)}`;
+    // A soft delete first: the registry deletes permanently only what is soft-deleted.
+    for (const u of [url, `${url}?permanent=true`]) {
+      await fetch(u, { method: "DELETE" }).then((r) => r.body?.cancel()).catch(() => {});
+    }
+  }
 }
 
 /**

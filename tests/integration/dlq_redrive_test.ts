@@ -12,7 +12,7 @@ import postgresJs from "postgres";
 import { Redis } from "ioredis";
 import { SERVICES, serviceTest } from "./_services.ts";
 import { createTopics, readAll, withAdmin } from "./_kafka.ts";
-import { icsOk, privateSpec } from "./_private.ts";
+import { deleteSubjects, icsOk, privateSpec } from "./_private.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
 import { openGraph } from "../../src/cli/_common.ts";
 import { checksum } from "../../src/graph/checksum.ts";
@@ -148,6 +148,7 @@ serviceTest(
       const groups = [p.group, `${p.group}.redrive`];
       groups.push(...["decode_error", "schema_violation"].map((c) => `${p.group}.redrive.${c}`));
       await withAdmin((a) => a.deleteGroups(groups)).catch(() => {});
+      await deleteSubjects(p);
       await Deno.remove(p.dir, { recursive: true });
     }
   },

@@ -14,7 +14,7 @@ import neo4j from "neo4j-driver";
 import { Redis } from "ioredis";
 import { SERVICES, serviceTest } from "./_services.ts";
 import { committed, createTopics, withAdmin } from "./_kafka.ts";
-import { icsOk, privateSpec } from "./_private.ts";
+import { deleteSubjects, icsOk, privateSpec } from "./_private.ts";
 import { corpus, toJsonl } from "../../bench/corpus.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
 import { openGraph } from "../../src/cli/_common.ts";
@@ -170,6 +170,7 @@ serviceTest(
       if (stale.length) await redis.del(...stale);
       redis.disconnect();
       await withAdmin((a) => a.deleteGroups([p.group])).catch(() => {});
+      await deleteSubjects(p);
       await Deno.remove(p.dir, { recursive: true });
     }
   },
