@@ -9,6 +9,7 @@
  * @module
  */
 import type { Admin } from "kafkajs";
+import { isTransient } from "../kafka/mod.ts";
 
 /** Start offset per partition, keyed `topic/partition` (as the drain plan keys them). */
 export type StartOffsets = Map<string, bigint>;
@@ -20,12 +21,29 @@ export async function startOffsets(
 ): Promise<StartOffsets> {
   const start: StartOffsets = new Map();
   for (const topic of topics) {
-    const offsets = from === "earliest"
-      ? (await admin.fetchTopicOffsets(topic)).map((p) => ({ ...p, offset: p.low }))
-      : await admin.fetchTopicOffsetsByTimestamp(topic, from);
+    const offsets = await whileTransient(async () =>
+      from === "earliest"
+        ? (await admin.fetchTopicOffsets(topic)).map((p) => ({ ...p, offset: p.low }))
+        : await admin.fetchTopicOffsetsByTimestamp(topic, from)
+    );
     for (const p of offsets) start.set(`${topic}/${p.partition}`, BigInt(p.offset));
   }
   return start;
+}
+
+/**
+ * Retry a start-up admin call while Kafka answers with a transient error: kafkajs's admin gives
+ * up at once on a leader moving (NOT_LEADER_OR_FOLLOWER), which a moment later succeeds.
+ */
+export async function whileTransient<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= attempts || !isTransient(error)) throw error;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
 }
 
 /** The seeks that move a consumer to the start offsets. */

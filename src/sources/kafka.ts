@@ -38,7 +38,7 @@ import { createSchemaCache, type WriterSchemas } from "../codecs/confluent.ts";
 import { handoff } from "./_handoff.ts";
 import { type Drain, planDrain } from "./_kafka_drain.ts";
 import { createBatcher } from "./_kafka_batches.ts";
-import { seeks, type StartOffsets, startOffsets } from "./_kafka_start.ts";
+import { seeks, type StartOffsets, startOffsets, whileTransient } from "./_kafka_start.ts";
 import { coPartitionedAssigner, partitionCountMismatch } from "./_copartition.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
@@ -174,7 +174,10 @@ export function createKafkaSource(
     if (ctx.from !== undefined) from = await startOffsets(admin, topics, ctx.from);
     await ensureCoPartitioned(admin);
     if (ctx.drain) {
-      drain = await planDrain(admin, config.group_id, topics, config.from_beginning, from);
+      const a = admin;
+      drain = await whileTransient(() =>
+        planDrain(a, config.group_id, topics, config.from_beginning, from)
+      );
       ctx.log("info", `kafka: draining ${drain.remaining()} records from ${topics.join(", ")}`);
       if (drain.done()) return false;
       watchGroup();

@@ -1,12 +1,14 @@
 /**
  * A private copy of the spec for a services test: its own stream and dead-letter topics, Redis key
  * prefix, Postgres schema and consumer group, so tests sharing the services never see each other.
- * And `ics`, run as a user runs it, bounded by a timeout.
+ * And `ics`, run in process as src/cli/main.ts runs it.
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copy } from "../_copy.ts";
+import { capture } from "../../src/cli/_capture.ts";
+import { SERVICES } from "./_services.ts";
 
 export const root = new URL("../..", import.meta.url).pathname;
 
@@ -15,8 +17,6 @@ export interface PrivateSpec {
   spec: string;
   /** `--spec <copy> --target services` */
   services: string[];
-  /** Environment of the services target's commands (the consumer group). */
-  env: Record<string, string>;
   group: string;
   streamTopics: Record<string, string>;
   dlqTopic: string;
@@ -45,19 +45,21 @@ export async function privateSpec(name: string): Promise<PrivateSpec> {
       `      type: kafka\n      brokers: "\${KAFKA_BROKERS:-127.0.0.1:9092}"\n      transactional_id`,
       `      type: kafka\n      topic: ${dlqTopic}\n      brokers: "\${KAFKA_BROKERS:-127.0.0.1:9092}"\n      transactional_id`,
     );
+  // The consumer group in the spec itself: commands run in process, without environment.
+  const group = `${name}-group`;
+  text = text.replaceAll("${ICS_GROUP_ID:-ics}", group);
   assert.ok(
-    text.includes(dlqTopic) && text.includes(redisPrefix) && text.includes(`schema: ${name}`),
+    text.includes(dlqTopic) && text.includes(redisPrefix) && text.includes(`schema: ${name}`) &&
+      text.includes(`group_id: "${group}"`),
   );
   await Deno.writeTextFile(spec, text);
   const streamTopics = Object.fromEntries(
     ["dde", "bdv", "acc"].map((s) => [s, `trimodal.events.${s}.${name}`]),
   );
-  const group = `${name}-group`;
   return {
     dir,
     spec,
     services: ["--spec", spec, "--target", "services"],
-    env: { ICS_GROUP_ID: group },
     group,
     streamTopics,
     dlqTopic,
@@ -66,27 +68,28 @@ export async function privateSpec(name: string): Promise<PrivateSpec> {
   };
 }
 
-export interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Remove the registry subjects `ics produce` registered for the private topics. */
+export async function deleteSubjects(p: PrivateSpec): Promise<void> {
+  for (const topic of Object.values(p.streamTopics)) {
+    const url = `${SERVICES.schema_registry}/subjects/${encodeURIComponent(`${topic}-value`)}`;
+    // A soft delete first: the registry deletes permanently only what is soft-deleted.
+    for (const u of [url, `${url}?permanent=true`]) {
+      await fetch(u, { method: "DELETE" }).then((r) => r.body?.cancel()).catch(() => {});
+    }
+  }
 }
 
-/** Run `ics`; a hung command fails the test instead of hanging it. */
-export async function ics(env: Record<string, string>, ...args: string[]): Promise<Output> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${root}src/cli/main.ts`, ...args],
-    cwd: root,
-    env,
-    signal: AbortSignal.timeout(180_000),
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+/**
+ * `ics ...` in process, as src/cli/main.ts runs it (a command start costs a second or more). The
+ * CLI is imported on first use: loading it while `_services.ts` probes the services (each with a
+ * one-second timeout) could starve the probes.
+ */
+export const ics = async (...args: string[]) =>
+  capture(await import("../../src/cli/main.ts"), ...args);
 
-/** Run `ics` and require exit code 0; returns stdout. */
-export async function icsOk(env: Record<string, string>, ...args: string[]): Promise<string> {
-  const out = await ics(env, ...args);
+/** `ics ...`, requiring exit code 0; returns what it printed on stdout. */
+export async function icsOk(...args: string[]): Promise<string> {
+  const out = await ics(...args);
   assert.equal(out.code, 0, `ics ${args.join(" ")}\n${out.stderr}\n${out.stdout}`);
   return out.stdout;
 }

@@ -12,7 +12,7 @@ import postgresJs from "postgres";
 import { Redis } from "ioredis";
 import { SERVICES, serviceTest } from "./_services.ts";
 import { createTopics, readAll, withAdmin } from "./_kafka.ts";
-import { icsOk, privateSpec } from "./_private.ts";
+import { deleteSubjects, icsOk, privateSpec } from "./_private.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
 import { openGraph } from "../../src/cli/_common.ts";
 import { checksum } from "../../src/graph/checksum.ts";
@@ -59,16 +59,16 @@ serviceTest(
     const redis = new Redis(SERVICES.redis);
     const spec = async () => (await loadSpec(p.spec)).spec!;
     const neo = await openGraph(await spec(), "services");
-    const { env, services } = p;
+    const { services } = p;
     const redrive = async (...args: string[]) =>
-      JSON.parse(await icsOk(env, "dlq", "redrive", ...services, "--json", ...args));
+      JSON.parse(await icsOk("dlq", "redrive", ...services, "--json", ...args));
     const rows = async () =>
       Number(
         (await sql.unsafe(`SELECT count(*)::int AS n FROM ${name}.dde_event_metrics`))[0].n,
       );
     try {
-      await icsOk(env, "produce", ...services, "--raw", events);
-      const live = await icsOk(env, "run", ...services, "--drain", "--metrics-port", "0");
+      await icsOk("produce", ...services, "--raw", events);
+      const live = await icsOk("run", ...services, "--drain", "--metrics-port", "0");
       assert.match(live, /dead letters\s+4 \(decode_error 1, schema_violation 3\)/);
       const before = await readAll(p.dlqTopic);
       assert.equal(before.length, 4);
@@ -109,7 +109,7 @@ serviceTest(
       assert.equal(redriven.nodes, 5);
       assert.equal(await rows(), 5);
       const local = join(p.dir, "local");
-      await icsOk({}, "run", "--spec", p.spec, "--state", local, "--input", events, "--quiet");
+      await icsOk("run", "--spec", p.spec, "--state", local, "--input", events, "--quiet");
       const sqlite = await openGraph(await spec(), "local", local);
       assert.deepEqual(await checksum(sqlite, { iterations: [iteration] }), redriven);
       await sqlite.close();
@@ -148,6 +148,7 @@ serviceTest(
       const groups = [p.group, `${p.group}.redrive`];
       groups.push(...["decode_error", "schema_violation"].map((c) => `${p.group}.redrive.${c}`));
       await withAdmin((a) => a.deleteGroups(groups)).catch(() => {});
+      await deleteSubjects(p);
       await Deno.remove(p.dir, { recursive: true });
     }
   },

@@ -14,7 +14,7 @@ import neo4j from "neo4j-driver";
 import { Redis } from "ioredis";
 import { SERVICES, serviceTest } from "./_services.ts";
 import { committed, createTopics, withAdmin } from "./_kafka.ts";
-import { icsOk, privateSpec } from "./_private.ts";
+import { deleteSubjects, icsOk, privateSpec } from "./_private.ts";
 import { corpus, toJsonl } from "../../bench/corpus.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
 import { openGraph } from "../../src/cli/_common.ts";
@@ -56,7 +56,7 @@ serviceTest(
     const spec = (await loadSpec(p.spec)).spec!;
     const neo = await openGraph(spec, "services");
     try {
-      const { env, services } = p;
+      const { services } = p;
       // What `ics checksum` prints, in process where a command start would only cost time.
       const checksum = (options: { iterations?: string[]; prefix?: string }) =>
         graphChecksum(neo, options);
@@ -94,14 +94,13 @@ serviceTest(
       };
 
       // Two waves, a moment apart: the log's record times tell them apart.
-      await icsOk(env, "produce", ...services, first);
+      await icsOk("produce", ...services, first);
       await sleep(300);
       const between = new Date().toISOString();
       await sleep(300);
-      await icsOk(env, "produce", ...services, second);
+      await icsOk("produce", ...services, second);
 
       const live = await icsOk(
-        env,
         "run",
         ...services,
         "--drain",
@@ -113,7 +112,7 @@ serviceTest(
       assert.match(live, new RegExp(`events read\\s+${events.length} `));
       const processed = live.match(/processed\s+(\d+)/)![1];
       const liveAll = JSON.parse(
-        await icsOk(env, "checksum", ...services, "--prefix", prefix, "--json"),
+        await icsOk("checksum", ...services, "--prefix", prefix, "--json"),
       );
       assert.deepEqual(await checksum({ prefix }), liveAll);
       const liveWave2 = await checksum({ iterations: wave2 });
@@ -127,7 +126,7 @@ serviceTest(
 
       // The embedded target on the same events (a JSON Lines file): the same graph.
       const local = join(p.dir, "local");
-      await icsOk({}, "run", "--spec", p.spec, "--state", local, "--input", all, "--quiet");
+      await icsOk("run", "--spec", p.spec, "--state", local, "--input", all, "--quiet");
       const sqlite = await openGraph(spec, "local", local);
       assert.deepEqual(await graphChecksum(sqlite, { prefix }), liveAll);
       await sqlite.close();
@@ -135,15 +134,7 @@ serviceTest(
       // Disaster: graph and metrics gone. Replay from between the waves: the second wave only.
       await wipe();
       const state = join(p.dir, "replay");
-      const fromBetween = await icsOk(
-        env,
-        "replay",
-        ...services,
-        "--from",
-        between,
-        "--state",
-        state,
-      );
+      const fromBetween = await icsOk("replay", ...services, "--from", between, "--state", state);
       assert.match(fromBetween, new RegExp(`consumer group ${p.group}\\.replay-\\S+, deleted`));
       assert.deepEqual(await checksum({ iterations: wave2 }), liveWave2);
       assert.equal((await checksum({ iterations: wave1 })).nodes, 0);
@@ -155,15 +146,7 @@ serviceTest(
 
       // Replay everything: the live run's graph and metric rows, exactly.
       await wipe();
-      const replay = await icsOk(
-        env,
-        "replay",
-        ...services,
-        "--from",
-        "earliest",
-        "--state",
-        state,
-      );
+      const replay = await icsOk("replay", ...services, "--from", "earliest", "--state", state);
       assert.match(replay, new RegExp(`events read\\s+${events.length} `));
       assert.match(replay, new RegExp(`processed\\s+${processed}\\n`));
       assert.deepEqual(await checksum({ prefix }), liveAll);
@@ -187,6 +170,7 @@ serviceTest(
       if (stale.length) await redis.del(...stale);
       redis.disconnect();
       await withAdmin((a) => a.deleteGroups([p.group])).catch(() => {});
+      await deleteSubjects(p);
       await Deno.remove(p.dir, { recursive: true });
     }
   },
