@@ -24,8 +24,15 @@ export function hostPort(service: Service): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port) };
 }
 
-/** True when a TCP connection to the service opens within three seconds. */
+/**
+ * True when a TCP connection to the service opens within three seconds, in one of two tries (a
+ * refused connection fails at once either way; a loaded machine can stall the first).
+ */
 export async function reachable(service: Service): Promise<boolean> {
+  return await probe(service) || await probe(service);
+}
+
+async function probe(service: Service): Promise<boolean> {
   const { host, port } = hostPort(service);
   // Start the clock only once the event loop turns: a test module's other imports are evaluated
   // (synchronously, for seconds on a loaded machine) after this module's top-level await began,
