@@ -90,12 +90,15 @@ export function createMapper(
   };
 }
 
-/** The key values as strings, or undefined when one is missing or empty. */
+/** The key values as strings, or undefined when one is missing, empty or blank. */
 function keyOf(event: Event, fields: string[]): string[] | undefined {
   const key: string[] = [];
   for (const f of fields) {
     const v = readField(event, f);
-    if (v === null || v === undefined || v === "") return undefined;
+    // A blank id ("", "  ") names nothing: it would merge unrelated events into one entity.
+    if (v === null || v === undefined || (typeof v === "string" && v.trim() === "")) {
+      return undefined;
+    }
     key.push(typeof v === "string" ? v : JSON.stringify(v));
   }
   return key;

@@ -84,11 +84,13 @@ Deno.test("mapper throws a MappingError naming the event, label and key when the
   );
 });
 
-Deno.test("mapper treats an empty key value as missing", () => {
-  assert.throws(
-    () => map({ event_type: "ARTIFACT_CREATED", workflow_id: "wf-1", artifact_path: "" }),
-    MappingError,
-  );
+Deno.test("mapper treats an empty or blank key value as missing", () => {
+  for (const blank of ["", "   ", "\u00a0"]) {
+    assert.throws(
+      () => map({ event_type: "ARTIFACT_CREATED", workflow_id: "wf-1", artifact_path: blank }),
+      MappingError,
+    );
+  }
 });
 
 Deno.test("mapper skips a relationship whose endpoint key is missing from the event", () => {
