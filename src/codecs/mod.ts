@@ -227,8 +227,14 @@ function countReplacements(value: unknown): number {
 }
 
 function fail(category: DlqCategory, reason: string, stream?: string): Decoded {
-  return { ok: false, category, reason, stream };
+  // Reasons quote the input (JSON.parse quotes the bytes around an error): escape control
+  // characters, so a reason stays one printable line in logs, terminals and Kafka headers.
+  return { ok: false, category, reason: reason.replace(CONTROLS, escape), stream };
 }
+
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
 function describe(v: unknown): string {
   if (v === undefined) return "no value";

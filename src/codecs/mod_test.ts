@@ -340,3 +340,20 @@ Deno.test("decoder rejects an Avro string that is not valid UTF-8, but keeps a r
   assert.ok(ok.ok);
   assert.equal(ok.event.node_id, "b\ufffdild");
 });
+
+Deno.test("decoder escapes control characters in a reason that quotes the input", () => {
+  const f = assertFails(
+    new Uint8Array([0, 0, 0, 0, 7, 0x1b, 0x5b, 0x32, 0x4a]),
+    "decode_error",
+    /^payload is not valid JSON: /,
+  );
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(f.reason, /[\u0000-\u001f]/);
+  assert.match(f.reason, /\\u001b\[2J/);
+  const t = assertFails(
+    { ...task, event_type: "X\u001b[2J" },
+    "schema_violation",
+    /is not an event/,
+  );
+  assert.equal(t.reason, 'event_type "X\\u001b[2J" is not an event type of any stream');
+});
