@@ -12,6 +12,7 @@
 import type avro from "avsc";
 import type { DlqCategory, Event, RawRecord } from "../core/types.ts";
 import type { CompiledSpec, CompiledStream } from "../spec/mod.ts";
+import { Buffer } from "node:buffer";
 import { readField } from "../core/fields.ts";
 import { decodeJson } from "./json.ts";
 import { decodeAvro } from "./avro.ts";
@@ -130,8 +131,17 @@ function plausible(
     if (event[f].trim() === "") return fail("schema_violation", `field "${f}" is empty`, name);
   }
   for (const f of stream.idFields) {
-    if (hasControl(readField(event, f))) {
+    const value = readField(event, f);
+    if (hasControl(value)) {
       return fail("schema_violation", `field "${f}" contains control characters`, name);
+    }
+    const bytes = byteLength(value);
+    if (bytes > limits.max_id_bytes) {
+      return fail(
+        "schema_violation",
+        `field "${f}" is ${bytes} bytes long, more than max_id_bytes (${limits.max_id_bytes})`,
+        name,
+      );
     }
   }
   for (const f of stream.pathFields) {
@@ -177,6 +187,12 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 function hasControl(value: unknown): boolean {
   if (typeof value === "string") return CONTROL.test(value);
   return Array.isArray(value) && value.some((v) => typeof v === "string" && CONTROL.test(v));
+}
+
+/** UTF-8 length of an id: a string, or a list (a key such as `cycle`, stored as its JSON). */
+function byteLength(value: unknown): number {
+  if (typeof value === "string") return Buffer.byteLength(value, "utf8");
+  return Array.isArray(value) ? Buffer.byteLength(JSON.stringify(value), "utf8") : 0;
 }
 
 /**

@@ -357,3 +357,20 @@ Deno.test("decoder escapes control characters in a reason that quotes the input"
   );
   assert.equal(t.reason, 'event_type "X\\u001b[2J" is not an event type of any stream');
 });
+
+Deno.test("decoder bounds ids by max_id_bytes, counting UTF-8 bytes", () => {
+  assert.equal(spec.spec.validation.max_id_bytes, 512);
+  assert.equal(decode(record({ ...task, node_id: "é".repeat(256) })).ok, true);
+  assertFails(
+    { ...task, node_id: "é".repeat(256) + "x" },
+    "schema_violation",
+    'field "node_id" is 513 bytes long, more than max_id_bytes (512)',
+  );
+  assertFails(
+    { ...task, event_id: "x".repeat(600) },
+    "schema_violation",
+    'field "event_id" is 600 bytes long, more than max_id_bytes (512)',
+  );
+  // Free text is not an id.
+  assert.equal(decode(record({ ...task, error_message: "x".repeat(10_000) })).ok, true);
+});

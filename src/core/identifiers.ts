@@ -29,3 +29,11 @@ export const RESERVED_PROPERTIES: ReadonlySet<string> = new Set([
   "kind", "id", "version_id", "label", "key", "from_id", "to_id", "props_json",
   "valid_from", "valid_to", "observed_at", "superseded_at", "observations_json",
 ]);
+
+/**
+ * Longest entity id (UTF-8 bytes of its JSON tuple, see `entityId()`) the graph stores can take.
+ * Ids are indexed, and Neo4j's index keys hold at most 8167 bytes; the longest indexed value is a
+ * link's version id, which JSON-escapes two entity ids and the iteration (each at most doubling in
+ * size) plus two times: 3 × 2 × 1300 + 80 < 8167.
+ */
+export const MAX_ENTITY_ID_BYTES = 1300;

@@ -159,6 +159,11 @@ export const pipelineSchema = z.strictObject({
     max_future_seconds: z.number().int().min(0).default(86_400).describe(
       "How far past the wall clock an event time may lie.",
     ),
+    max_id_bytes: z.number().int().min(16).max(1024).default(512).describe(
+      "Longest value (UTF-8 bytes) of event_id, iteration_id and every field forming an entity " +
+        "key; longer ones are dead-lettered as schema_violation. Ids are indexed by the graph " +
+        "stores, whose index keys are bounded (Neo4j: 8 KB for a link id made of two entity ids).",
+    ),
     max_metadata_entries: z.number().int().min(0).default(1000).describe(
       "Events whose metadata map has more entries are dead-lettered as schema_violation.",
     ),
