@@ -24,7 +24,11 @@ export function hostPort(service: Service): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port) };
 }
 
-/** True when a TCP connection to the service opens within a second. */
+/**
+ * True when a TCP connection to the service opens within 5 s. Generous: the probe runs while the
+ * test module's other imports evaluate, and on a loaded machine a 1 s timer fired before the
+ * (long established) connection was seen, so a running service was reported as down.
+ */
 export function reachable(service: Service): Promise<boolean> {
   const { host, port } = hostPort(service);
   return new Promise((resolve) => {
@@ -33,7 +37,7 @@ export function reachable(service: Service): Promise<boolean> {
       socket.destroy();
       resolve(ok);
     };
-    socket.setTimeout(1000, () => done(false));
+    socket.setTimeout(5000, () => done(false));
     socket.once("connect", () => done(true));
     socket.once("error", () => done(false));
   });

@@ -461,6 +461,19 @@ export const POISON: PoisonCase[] = [
     ),
   },
 
+  {
+    name: "id-too-long",
+    why: "10,000 bytes: over max_id_bytes; Neo4j cannot index such an id (it stopped the runner)",
+    line: dde({ node_id: "long-" + "x".repeat(10_000) }),
+    expect: violation(/^field "node_id" is 10005 bytes long, more than max_id_bytes \(512\)$/),
+  },
+  {
+    name: "id-too-long-multibyte",
+    why: "300 characters, 1,200 bytes: the limit counts UTF-8 bytes",
+    line: bdv({ scenario_id: "😀".repeat(300) }),
+    expect: violation(/^field "scenario_id" is 1200 bytes long, more than max_id_bytes \(512\)$/),
+  },
+
   // Valid events that cannot become a graph entity: mapping_error.
   {
     name: "empty-key",
@@ -481,6 +494,20 @@ export const POISON: PoisonCase[] = [
     expect: unmappable(/^CONTRACT_LOCKED maps to Contract, whose key "contract_id" is missing/),
   },
   {
+    name: "escaped-id-too-long",
+    why: "two key fields of 500 quotes each are within max_id_bytes, but JSON-escaped in the " +
+      "entity id they make 2 KB, more than the graph stores can index",
+    line: acc({
+      event_type: "VIOLATION_DETECTED",
+      module_name: '"'.repeat(500),
+      rule_id: '"'.repeat(500),
+      severity: "ERROR",
+    }),
+    expect: unmappable(
+      /^the id of Violation .* is \d{4} bytes, more than the graph stores can index \(1300\)$/,
+    ),
+  },
+  {
     name: "null-key",
     why: "scenario_id null on a scenario event",
     line: bdv({ scenario_id: null }),
@@ -499,7 +526,7 @@ const SQL = "'); DROP TABLE versions; -- \" OR 1=1";
 const CYPHER_TEXT = `"}) MATCH (n) DETACH DELETE n // \`x\` $rows {{}}`;
 const UNICODE = "✓ 测试 ünïcödé \u202eevil\u202c 😀 \u200d \ufffd";
 const MULTILINE = "line one\nline two\r\n\ttabbed \u0000 nul \u001b[0m";
-const LONG_ID = "long-" + "x".repeat(10_000);
+const LONG_ID = "é".repeat(256);
 
 export const VALID: PoisonCase[] = [
   {
@@ -550,8 +577,8 @@ export const VALID: PoisonCase[] = [
     expect: stored("Module", ["poison.odd"], { module_path: ".\\src//poison\\odd.py" }),
   },
   {
-    name: "long-id",
-    why: "10,000 characters is long, not wrong",
+    name: "id-at-limit",
+    why: "an id of exactly max_id_bytes (512) UTF-8 bytes, in two-byte characters",
     line: dde({ node_id: LONG_ID }, OK),
     expect: stored("Task", [LONG_ID], { node_id: LONG_ID }),
   },
@@ -587,3 +614,287 @@ export function lineBytes(c: PoisonCase): Uint8Array {
   if (c.line instanceof Uint8Array) return c.line;
   return new TextEncoder().encode(typeof c.line === "string" ? c.line : JSON.stringify(c.line));
 }
+
+// ---- Kafka wire format ------------------------------------------------------------------------
+
+/**
+ * Writer schemas a foreign or broken producer might register (each under a subject of its own):
+ * each edits a copy of the stream's `.avsc` into one that cannot be read as the stream's schema.
+ */
+export const VARIANTS = {
+  /** timestamp as text */
+  "dde-timestamp-string": (s: AvroSchema) => retype(s, "timestamp", "string"),
+  /** no producer field (which has no default) */
+  "dde-no-producer": (s: AvroSchema) => ({
+    ...s,
+    fields: s.fields.filter((f) => f.name !== "producer"),
+  }),
+  /** a status symbol the stream does not know */
+  "dde-status-done": (s: AvroSchema) =>
+    retype(s, "status", ["null", {
+      type: "enum",
+      name: "DdeStatus",
+      symbols: ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "RETRYING", "SKIPPED", "DONE"],
+    }]),
+  /** tags as numbers */
+  "bdv-tags-int": (s: AvroSchema) => retype(s, "tags", { type: "array", items: "int" }),
+  /** another record altogether (no alias) */
+  "acc-renamed": (s: AvroSchema) => ({ ...s, name: "SomethingElse" }),
+  /** not even a record */
+  "plain-string": () => "string",
+} as const;
+export type Variant = keyof typeof VARIANTS;
+
+export interface AvroSchema {
+  type: "record";
+  name: string;
+  namespace?: string;
+  fields: { name: string; type: unknown; default?: unknown }[];
+}
+
+function retype(s: AvroSchema, field: string, type: unknown): AvroSchema {
+  return {
+    ...s,
+    fields: s.fields.map((f) => {
+      if (f.name !== field) return f;
+      const { default: _, ...rest } = f;
+      return { ...rest, type };
+    }),
+  };
+}
+
+/** What a wire case needs from the test: registered ids and Avro encoders. */
+export interface Wire {
+  /** Registry id of the stream's own schema. */
+  id(stream: Stream): number;
+  /** Registry id of a variant writer schema. */
+  variant(name: Variant): number;
+  /** The Avro body of an event (EVENTS.md JSON form, defaults filled in) in a stream's schema. */
+  body(stream: Stream, event: Event): Uint8Array;
+  /** The Avro body of a value in a variant's schema (record defaults filled in too). */
+  variantBody(name: Variant, value: unknown): Uint8Array;
+}
+
+export interface WireCase {
+  name: string;
+  why: string;
+  /** The topic (stream) it is produced to. */
+  stream: Stream;
+  /** The record value; null is a tombstone. */
+  value: (w: Wire) => Uint8Array | null;
+  expect: Expect;
+}
+
+/** Confluent wire format: magic byte, 4-byte big-endian schema id, body. */
+export function frame(id: number, body: Uint8Array, magic = 0): Uint8Array {
+  const out = new Uint8Array(5 + body.length);
+  out[0] = magic;
+  new DataView(out.buffer).setUint32(1, id, false);
+  out.set(body, 5);
+  return out;
+}
+
+/** A schema id no registry hands out in a test run. */
+export const UNKNOWN_ID = 2_000_000_011;
+
+/** validation.max_event_bytes of the Kafka test's spec (the broker's own limit is about 1 MB). */
+export const KAFKA_MAX_EVENT_BYTES = 200_000;
+
+const avroReason = (what: string) =>
+  new RegExp(`^Avro body does not match writer schema id \\d+: ${what}$`);
+const unreadable = /^writer schema id \d+ cannot be read as trimodal\.events\.\w+\.\w+Event: /;
+
+export const WIRE: WireCase[] = [
+  {
+    name: "wrong-magic-byte",
+    why: "magic byte 1 is no Confluent frame",
+    stream: "dde",
+    value: (w) => frame(w.id("dde"), w.body("dde", dde()), 1),
+    expect: decodeError(/^value does not start with the Confluent magic byte 0 \(found 1\)$/),
+  },
+  {
+    name: "json-on-kafka",
+    why: "a JSON producer on an Avro topic: '{' is byte 123",
+    stream: "bdv",
+    value: () => new TextEncoder().encode(JSON.stringify(bdv())),
+    expect: decodeError(/^value does not start with the Confluent magic byte 0 \(found 123\)$/),
+  },
+  {
+    name: "too-short",
+    why: "three bytes cannot hold magic byte and schema id",
+    stream: "acc",
+    value: () => new Uint8Array([0, 0, 1]),
+    expect: decodeError(/^value of 3 bytes is too short for the Confluent wire format/),
+  },
+  {
+    name: "tombstone",
+    why: "a null value (a compaction tombstone) is no event",
+    stream: "dde",
+    value: () => null,
+    expect: decodeError(/^value of 0 bytes is too short for the Confluent wire format/),
+  },
+  {
+    name: "unknown-schema-id",
+    why: "an id the registry does not have (another registry, a foreign producer)",
+    stream: "dde",
+    value: (w) => frame(UNKNOWN_ID, w.body("dde", dde())),
+    expect: decodeError(new RegExp(`^schema id ${UNKNOWN_ID} is unknown to the registry$`)),
+  },
+  {
+    name: "truncated-avro",
+    why: "the body cut in half",
+    stream: "dde",
+    value: (w) => {
+      const body = w.body("dde", dde());
+      return frame(w.id("dde"), body.subarray(0, body.length >> 1));
+    },
+    expect: decodeError(avroReason("truncated buffer")),
+  },
+  {
+    name: "empty-avro-body",
+    why: "a frame with no body",
+    stream: "acc",
+    value: (w) => frame(w.id("acc"), new Uint8Array(0)),
+    expect: decodeError(avroReason("truncated buffer")),
+  },
+  {
+    name: "trailing-bytes",
+    why: "bytes after a complete record",
+    stream: "bdv",
+    value: (w) => frame(w.id("bdv"), new Uint8Array([...w.body("bdv", bdv()), 1, 2, 3])),
+    expect: decodeError(avroReason("trailing data")),
+  },
+  {
+    name: "huge-string-length",
+    why: "event_id claims a length of about 2 GB",
+    stream: "dde",
+    value: (w) => {
+      const body = w.body("dde", dde());
+      // event_id comes first: replace its length varint (one byte for a short id).
+      return frame(w.id("dde"), new Uint8Array([0xfe, 0xff, 0xff, 0xff, 0x0f, ...body.slice(1)]));
+    },
+    expect: decodeError(avroReason("truncated buffer")),
+  },
+  {
+    name: "negative-string-length",
+    why: "zigzag 1 is a length of -1",
+    stream: "acc",
+    value: (w) => {
+      const body = w.body("acc", acc());
+      body[0] = 1;
+      return frame(w.id("acc"), body);
+    },
+    expect: decodeError(avroReason("truncated buffer")),
+  },
+  {
+    name: "enum-index-out-of-range",
+    why: "an event_type index past the last symbol",
+    stream: "dde",
+    value: (w) => {
+      const event = dde({ event_id: "x" }); // a 1-byte id: the enum index is byte 2
+      const body = w.body("dde", event);
+      body[2] = 2 * 60;
+      return frame(w.id("dde"), body);
+    },
+    expect: decodeError(
+      avroReason("invalid trimodal\\.events\\.dde\\.DdeEventType enum index: 60"),
+    ),
+  },
+  {
+    name: "union-index-out-of-range",
+    why: "trace_id's union has two branches; index 5 names none",
+    stream: "bdv",
+    value: (w) => {
+      // trace_id's branch index is the first byte where the bodies with and without it differ.
+      const event = bdv({ trace_id: null });
+      const a = w.body("bdv", event);
+      const b = w.body("bdv", { ...event, trace_id: "t" });
+      const at = a.findIndex((x, i) => x !== b[i]);
+      a[at] = 2 * 5;
+      return frame(w.id("bdv"), a);
+    },
+    expect: decodeError(avroReason("invalid union index: 5")),
+  },
+  {
+    name: "invalid-utf8-in-avro-string",
+    why: "Avro strings are UTF-8; avsc would silently turn 0xFF into U+FFFD",
+    stream: "dde",
+    value: (w) => {
+      const body = w.body("dde", dde({ node_id: "task-poison-utf8-Z" }));
+      body[body.lastIndexOf(0x5a)] = 0xff; // the "Z"
+      return frame(w.id("dde"), body);
+    },
+    expect: decodeError(/^Avro body holds a string that is not valid UTF-8$/),
+  },
+  {
+    name: "oversize-avro",
+    why: "a valid event over validation.max_event_bytes",
+    stream: "dde",
+    value: (w) =>
+      frame(w.id("dde"), w.body("dde", dde({ error_message: "x".repeat(KAFKA_MAX_EVENT_BYTES) }))),
+    expect: violation(
+      new RegExp(`^payload of \\d+ bytes exceeds max_event_bytes \\(${KAFKA_MAX_EVENT_BYTES}\\)$`),
+    ),
+  },
+  {
+    name: "other-streams-schema",
+    why: "a bdv event on the dde topic: its writer schema is not dde's",
+    stream: "dde",
+    value: (w) => frame(w.id("bdv"), w.body("bdv", bdv())),
+    expect: violation(unreadable),
+  },
+  {
+    name: "wrong-type-variant",
+    why: "timestamp written as a string (a schema registered under another subject)",
+    stream: "dde",
+    value: (w) =>
+      frame(
+        w.variant("dde-timestamp-string"),
+        w.variantBody("dde-timestamp-string", { ...dde(), timestamp: "2025-03-03" }),
+      ),
+    expect: violation(unreadable),
+  },
+  {
+    name: "missing-field-variant",
+    why: "a writer schema without producer, which has no default",
+    stream: "dde",
+    value: (w) => {
+      const { producer: _, ...event } = dde();
+      return frame(w.variant("dde-no-producer"), w.variantBody("dde-no-producer", event));
+    },
+    expect: violation(unreadable),
+  },
+  {
+    name: "bad-enum-variant",
+    why: "a writer enum with a symbol the stream does not know",
+    stream: "dde",
+    value: (w) =>
+      frame(
+        w.variant("dde-status-done"),
+        w.variantBody("dde-status-done", { ...dde(), status: "DONE" }),
+      ),
+    expect: violation(unreadable),
+  },
+  {
+    name: "wrong-item-type-variant",
+    why: "tags written as numbers",
+    stream: "bdv",
+    value: (w) =>
+      frame(w.variant("bdv-tags-int"), w.variantBody("bdv-tags-int", { ...bdv(), tags: [1] })),
+    expect: violation(unreadable),
+  },
+  {
+    name: "renamed-record-variant",
+    why: "another record type altogether",
+    stream: "acc",
+    value: (w) => frame(w.variant("acc-renamed"), w.variantBody("acc-renamed", acc())),
+    expect: violation(unreadable),
+  },
+  {
+    name: "not-a-record-variant",
+    why: "a schema id of a plain string schema",
+    stream: "acc",
+    value: (w) => frame(w.variant("plain-string"), w.variantBody("plain-string", "hello")),
+    expect: violation(unreadable),
+  },
+];
