@@ -101,9 +101,10 @@ export async function loadSpec(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<{ spec?: CompiledSpec; errors: SpecError[] }> {
   const path = resolve(file);
-  const text = await Deno.readTextFile(path).catch(() => undefined);
-  if (text === undefined) {
-    return { errors: [{ file, line: 1, column: 1, path: "", message: "file cannot be read" }] };
+  const text = await readRegular(path).catch((e) => e as Error);
+  if (text instanceof Error) {
+    const message = text instanceof NotAFile ? "is not a file" : "file cannot be read";
+    return { errors: [{ file, line: 1, column: 1, path: "", message }] };
   }
   const loaded = loadYaml(shortName(path), text, env);
   if (loaded.errors.length) return { errors: loaded.errors };
@@ -185,10 +186,12 @@ async function compileStreams(spec: PipelineSpec, dir: string, at: At) {
     const schemaFile = resolve(dir, s.schema);
     let type: avro.Type;
     try {
-      type = avro.Type.forSchema(JSON.parse(await Deno.readTextFile(schemaFile)));
+      type = avro.Type.forSchema(JSON.parse(await readRegular(schemaFile)));
     } catch (error) {
       const why = error instanceof Deno.errors.NotFound
         ? "does not exist"
+        : error instanceof NotAFile
+        ? "is not a file"
         : "is not a valid Avro schema";
       at(["streams", name, "schema"], `schema file "${s.schema}" ${why}`);
       continue;
@@ -438,7 +441,7 @@ async function compileRules(
 
 /** A rule file, parsed and validated against the rule file schema. */
 async function loadRuleFile(path: string, env: (name: string) => string | undefined) {
-  const text = await Deno.readTextFile(path).catch(() => undefined);
+  const text = await readRegular(path).catch(() => undefined);
   if (text === undefined) {
     const file = shortName(path);
     const error = { file, line: 1, column: 1, path: "", message: "file cannot be read" };
@@ -593,6 +596,14 @@ async function expandGlob(pattern: string): Promise<string[]> {
     return [];
   }
   return out.sort();
+}
+
+class NotAFile extends Error {}
+
+/** A regular file's text; a folder or a device (`/dev/zero` never ends) is refused unread. */
+async function readRegular(path: string): Promise<string> {
+  if (!(await Deno.stat(path)).isFile) throw new NotAFile(path);
+  return await Deno.readTextFile(path);
 }
 
 function plural(n: number, word: string): string {

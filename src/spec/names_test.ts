@@ -1,8 +1,10 @@
 /**
- * Names the spec hands to the stores (node labels, relationship types, property names) are checked
- * against strict identifier patterns at compile time, with the position of the offending name.
- * Each case edits one line of a copy of the shipped spec; the expected position is computed from
- * the edited text, so a case states only what it changes and what it expects to hear.
+ * Names in the spec. Those it hands to the stores (node labels, relationship types, property
+ * names) are checked against strict identifier patterns at compile time, with the position of the
+ * offending name; those that refer to something (streams, targets, fields, files) are resolved
+ * without surprises (`constructor` is no stream, a folder or `/dev/zero` is no file). Each case
+ * edits one line of a copy of the shipped spec; the expected position is computed from the edited
+ * text, so a case states only what it changes and what it expects to hear.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -320,4 +322,40 @@ Deno.test("the compiled spec lists each stream's id fields and path fields", asy
     "rule_id",
     "cycle",
   ]);
+});
+
+Deno.test("a field named like an Object.prototype member is not a field of the schema", async () => {
+  const r = await edited(
+    "properties: [workflow_id, status, attempt, duration_ms, error_message]",
+    "properties: [workflow_id, status, attempt, duration_ms, constructor]",
+  );
+  assertError(
+    only(r),
+    position(r.text, "constructor]"),
+    "entities.Task.properties[4]",
+    '"constructor" is not a field of stream dde\'s Avro schema',
+  );
+});
+
+Deno.test("a schema or spec file that is a folder or a device is reported, not read", async () => {
+  for (const file of ["schemas", "/dev/zero"]) {
+    const r = await edited("schema: schemas/avro/dde_event.avsc", `schema: ${file}`);
+    assertError(
+      only(r),
+      after(r.text, "dde: { schema: "),
+      "streams.dde.schema",
+      `schema file "${file}" is not a file`,
+    );
+  }
+  const spec = await loadSpec("/dev/zero", () => undefined);
+  assert.deepEqual(spec.errors, [
+    { file: "/dev/zero", line: 1, column: 1, path: "", message: "is not a file" },
+  ]);
+  const rules = await edited("rules: [rules/*.yaml]", "rules: [/dev/zero]");
+  assertError(
+    only(rules),
+    position(rules.text, "/dev/zero"),
+    "correlation.rules[0]",
+    'no rule file matches "/dev/zero"',
+  );
 });
