@@ -48,7 +48,8 @@ export async function openGraph(
   state?: string,
 ): Promise<GraphStore> {
   const name = target ?? spec.spec.default_target;
-  const t = spec.spec.targets[name];
+  // Own entries only: `--target constructor` must not find Object.prototype.constructor.
+  const t = Object.hasOwn(spec.spec.targets, name) ? spec.spec.targets[name] : undefined;
   if (!t) throw new UserError(`target "${name}" is not defined in ${spec.file}`);
   const ctx = { stateDir: resolve(state ?? ".ics"), specDir: spec.dir, log: () => {} };
   return await createComponent<GraphStore>(graphStores, t.graph, ctx);

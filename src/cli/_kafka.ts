@@ -43,7 +43,7 @@ export function kafkaTarget(spec: CompiledSpec, name?: string): KafkaTarget {
       );
     }
   }
-  const t = targets[chosen];
+  const t = Object.hasOwn(targets, chosen) ? targets[chosen] : undefined;
   if (!t) throw new UserError(`target "${chosen}" is not defined in ${spec.file}`);
   const source = kafkaSourceSchema.safeParse(t.source);
   if (!source.success) throw new UserError(`target "${chosen}" does not have a Kafka source`);

@@ -32,7 +32,7 @@ export type WriterSchemas = (id: number) => avro.Type | undefined;
 
 export type ConfluentDecoded =
   | { ok: true; schemaId: number; event: Record<string, unknown> }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; category?: "schema_violation" };
 
 /** Magic byte, big-endian schema id, Avro body. Throws when `value` does not fit the schema. */
 export function encode(schemaId: number, type: avro.Type, value: unknown): Uint8Array {
@@ -93,8 +93,11 @@ export function decodeConfluent(
   try {
     if (reader) resolver = resolverOf(reader, writer);
   } catch (error) {
+    // The bytes are a well-formed record of their writer schema, but that schema breaks the
+    // stream's contract (another record, a field of another type): not a decoding failure.
     return {
       ok: false,
+      category: "schema_violation",
       reason: `writer schema id ${schemaId} cannot be read as ${reader!.name}: ${
         (error as Error).message
       }`,

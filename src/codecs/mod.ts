@@ -2,11 +2,18 @@
  * Decode and validate: raw bytes become a schema-checked {@link Event} of a known stream, or a
  * categorised failure (`decode_error` for bytes that are not an event at all, `schema_violation`
  * for an event that breaks its stream's contract or the spec's validation limits).
+ *
+ * Beyond the schema: ids (event_id, iteration_id, every field forming an entity key) hold no
+ * control characters, paths (`validation.path_fields`) are repo-relative, the metadata map is
+ * bounded, and the time is plausible. Everything else is stored verbatim, whatever it contains
+ * (quotes, Cypher or SQL text, any Unicode): the stores take values only as parameters.
  * @module
  */
 import type avro from "avsc";
 import type { DlqCategory, Event, RawRecord } from "../core/types.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec, CompiledStream } from "../spec/mod.ts";
+import { Buffer } from "node:buffer";
+import { readField } from "../core/fields.ts";
 import { decodeJson } from "./json.ts";
 import { decodeAvro } from "./avro.ts";
 import { decodeConfluent, type WriterSchemas } from "./confluent.ts";
@@ -42,14 +49,16 @@ export function createDecoder(
           "schema_violation",
           typeof type === "string"
             ? `event_type "${clip(type)}" is not an event type of any stream`
-            : `missing required field "event_type"`,
+            : type === undefined
+            ? `missing required field "event_type"`
+            : `field "event_type" has ${describe(type)}, expected a string`,
         );
       }
       const s = compiled.streams.get(stream);
       if (!s) return fail("schema_violation", `unknown stream "${stream}"`);
       const checked = conform(s.type, parsed.value);
       if (!checked.ok) return fail("schema_violation", checked.reason, stream);
-      return plausible(checked.event, stream, limits, now());
+      return plausible(checked.event, s, limits, now());
     }
     const stream = record.stream;
     const s = stream ? compiled.streams.get(stream) : undefined;
@@ -57,8 +66,14 @@ export function createDecoder(
     const decoded = record.format === "avro_confluent"
       ? decodeConfluent(record.value, writerSchema, s.type)
       : decodeAvro(s.type, record.value);
-    if (!decoded.ok) return fail("decode_error", decoded.reason, stream);
-    return plausible(decoded.event as Event, s.name, limits, now());
+    if (!decoded.ok) {
+      const { category } = decoded as { category?: DlqCategory };
+      return fail(category ?? "decode_error", decoded.reason, stream);
+    }
+    if (replacedInvalidUtf8(decoded.event, record.value)) {
+      return fail("decode_error", "Avro body holds a string that is not valid UTF-8", stream);
+    }
+    return plausible(decoded.event as Event, s, limits, now());
   };
 }
 
@@ -104,40 +119,138 @@ function conform(
     : { ok: true, event: event as Event };
 }
 
-/** Checks beyond the schema: ids that are empty or hold control characters, implausible times. */
+/** Checks beyond the schema: ids, paths, the size of metadata, implausible times. */
 function plausible(
   event: Event,
-  stream: string,
+  stream: CompiledStream,
   limits: CompiledSpec["spec"]["validation"],
   now: number,
 ): Decoded {
+  const name = stream.name;
   for (const f of ["event_id", "iteration_id"] as const) {
-    if (event[f].trim() === "") return fail("schema_violation", `field "${f}" is empty`, stream);
-    // deno-lint-ignore no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(event[f])) {
-      return fail("schema_violation", `field "${f}" contains control characters`, stream);
+    if (event[f].trim() === "") return fail("schema_violation", `field "${f}" is empty`, name);
+  }
+  for (const f of stream.idFields) {
+    const value = readField(event, f);
+    if (hasControl(value)) {
+      return fail("schema_violation", `field "${f}" contains control characters`, name);
+    }
+    const bytes = byteLength(value);
+    if (bytes > limits.max_id_bytes) {
+      return fail(
+        "schema_violation",
+        `field "${f}" is ${bytes} bytes long, more than max_id_bytes (${limits.max_id_bytes})`,
+        name,
+      );
+    }
+  }
+  for (const f of stream.pathFields) {
+    const problem = pathProblem(readField(event, f));
+    if (problem) {
+      return fail("schema_violation", `field "${f}" is not a repo-relative path: ${problem}`, name);
+    }
+  }
+  const metadata = event.metadata;
+  if (metadata && typeof metadata === "object") {
+    const n = Object.keys(metadata).length;
+    if (n > limits.max_metadata_entries) {
+      return fail(
+        "schema_violation",
+        `metadata has ${n} entries, more than max_metadata_entries (${limits.max_metadata_entries})`,
+        name,
+      );
     }
   }
   if (event.timestamp < limits.min_timestamp) {
     return fail(
       "schema_violation",
       `timestamp ${event.timestamp} is before min_timestamp ${limits.min_timestamp} (seconds instead of milliseconds?)`,
-      stream,
+      name,
     );
   }
   if (event.timestamp > now + limits.max_future_seconds * 1000) {
     return fail(
       "schema_violation",
       `timestamp ${event.timestamp} is more than ${limits.max_future_seconds} s in the future`,
-      stream,
+      name,
     );
   }
-  return { ok: true, stream, event };
+  return { ok: true, stream: name, event };
+}
+
+// C0 controls, DEL and C1 controls: nothing an identifier may contain (a newline in an id breaks
+// every line-oriented output; NUL is refused by some stores).
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A string, or a list of strings (a key such as acc's `cycle`), with a control character. */
+function hasControl(value: unknown): boolean {
+  if (typeof value === "string") return CONTROL.test(value);
+  return Array.isArray(value) && value.some((v) => typeof v === "string" && CONTROL.test(v));
+}
+
+/** UTF-8 length of an id: a string, or a list (a key such as `cycle`, stored as its JSON). */
+function byteLength(value: unknown): number {
+  if (typeof value === "string") return Buffer.byteLength(value, "utf8");
+  return Array.isArray(value) ? Buffer.byteLength(JSON.stringify(value), "utf8") : 0;
+}
+
+/**
+ * Why a path field's value is not repo-relative (EVENTS.md: "repo-relative path"), or undefined.
+ * `./x`, doubled or back slashes are fine (the file path rules normalise them); leaving the
+ * repository (`..`) or naming an absolute path is not.
+ */
+function pathProblem(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  if (CONTROL.test(value)) return "it contains control characters";
+  if (/^([\\/]|[A-Za-z]:)/.test(value)) return "it is absolute";
+  if (value.split(/[\\/]/).includes("..")) return 'it has a ".." segment';
+  return undefined;
+}
+
+/**
+ * avsc decodes strings leniently: invalid UTF-8 becomes U+FFFD. A decoded string holding more
+ * U+FFFD than the bytes spell out (EF BF BD) was not valid UTF-8. Cheap: the bytes are searched
+ * only when a decoded string has a U+FFFD at all.
+ */
+function replacedInvalidUtf8(event: Record<string, unknown>, bytes: Uint8Array): boolean {
+  const decoded = countReplacements(event);
+  if (decoded === 0) return false;
+  let spelled = 0;
+  for (
+    let i = bytes.indexOf(0xef);
+    i !== -1 && i + 2 < bytes.length;
+    i = bytes.indexOf(0xef, i + 1)
+  ) {
+    if (bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) spelled++;
+  }
+  return decoded > spelled;
+}
+
+function countReplacements(value: unknown): number {
+  if (typeof value === "string") {
+    let n = 0;
+    for (let i = value.indexOf("\ufffd"); i !== -1; i = value.indexOf("\ufffd", i + 1)) n++;
+    return n;
+  }
+  if (value === null || typeof value !== "object") return 0;
+  let n = 0;
+  if (Array.isArray(value)) { for (const v of value) n += countReplacements(v); }
+  else {
+    for (const [k, v] of Object.entries(value)) n += countReplacements(k) + countReplacements(v);
+  }
+  return n;
 }
 
 function fail(category: DlqCategory, reason: string, stream?: string): Decoded {
-  return { ok: false, category, reason, stream };
+  // Reasons quote the input (JSON.parse quotes the bytes around an error): escape control
+  // characters, so a reason stays one printable line in logs, terminals and Kafka headers.
+  return { ok: false, category, reason: reason.replace(CONTROLS, escape), stream };
 }
+
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
 function describe(v: unknown): string {
   if (v === undefined) return "no value";

@@ -235,3 +235,142 @@ Deno.test("decoder applies the plausibility checks to Avro events too", () => {
   assert.equal(f.category, "schema_violation");
   assert.match(f.reason, /before min_timestamp/);
 });
+
+Deno.test("decoder rejects an event_type that is not a string, saying what it is", () => {
+  assertFails(
+    { ...task, event_type: 7 },
+    "schema_violation",
+    'field "event_type" has value 7, expected a string',
+  );
+});
+
+Deno.test("decoder rejects control characters in every field that forms an entity key", () => {
+  assertFails(
+    { ...task, node_id: "build\u0007" },
+    "schema_violation",
+    'field "node_id" contains control characters',
+  );
+  assertFails(
+    { ...task, workflow_id: "wf\u0085" }, // C1 "next line"
+    "schema_violation",
+    'field "workflow_id" contains control characters',
+  );
+  // A list key (acc's cycle) is checked element by element.
+  const cycle = {
+    event_id: "a-1",
+    event_type: "CYCLE_DETECTED",
+    iteration_id: "it-1",
+    timestamp: NOW,
+    producer: "import_graph_builder",
+    analysis_id: "an-1",
+    cycle: ["a.b", "b\ta"],
+  };
+  assertFails(cycle, "schema_violation", 'field "cycle" contains control characters');
+  // Free text may hold them: a multi-line error message is an error message.
+  assert.equal(decode(record({ ...task, error_message: "line 1\nline 2\t\u0000" })).ok, true);
+});
+
+Deno.test("decoder refuses path fields that leave the repository or are absolute", () => {
+  const artifact = {
+    ...task,
+    event_type: "ARTIFACT_CREATED",
+    artifact_id: "a-1",
+    artifact_path: "src/api/user_service.py",
+  };
+  assert.equal(decode(record(artifact)).ok, true);
+  const bad: [string, string][] = [
+    ["../../etc/passwd", 'it has a ".." segment'],
+    ["src/../../secrets.py", 'it has a ".." segment'],
+    ["src\\..\\..\\x.py", 'it has a ".." segment'],
+    ["/etc/passwd", "it is absolute"],
+    ["\\\\server\\share\\x.py", "it is absolute"],
+    ["C:\\repo\\x.py", "it is absolute"],
+  ];
+  for (const [path, why] of bad) {
+    assertFails(
+      { ...artifact, artifact_path: path },
+      "schema_violation",
+      `field "artifact_path" is not a repo-relative path: ${why}`,
+    );
+  }
+  // A path that is not a key (acc's module_path) is checked for control characters too.
+  assertFails(
+    {
+      event_id: "a-2",
+      event_type: "MODULE_ANALYZED",
+      iteration_id: "it-1",
+      timestamp: NOW,
+      producer: "import_graph_builder",
+      analysis_id: "an-1",
+      module_name: "api.x",
+      module_path: "src/api/x\r.py",
+    },
+    "schema_violation",
+    'field "module_path" is not a repo-relative path: it contains control characters',
+  );
+  // Unusual but repo-relative: kept (the file path rules normalise ./, // and \).
+  for (const path of ["./src//api\\x.py", 'src/it\'s "quoted".py', "src/..hidden/x.py", "a..b"]) {
+    assert.equal(decode(record({ ...artifact, artifact_path: path })).ok, true, path);
+  }
+});
+
+Deno.test("decoder bounds the metadata map by max_metadata_entries", () => {
+  assert.equal(spec.spec.validation.max_metadata_entries, 1000);
+  const metadata = (n: number) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v"]));
+  assert.equal(decode(record({ ...task, metadata: metadata(1000) })).ok, true);
+  assertFails(
+    { ...task, metadata: metadata(1001) },
+    "schema_violation",
+    "metadata has 1001 entries, more than max_metadata_entries (1000)",
+  );
+});
+
+Deno.test("decoder rejects an Avro string that is not valid UTF-8, but keeps a real U+FFFD", () => {
+  const decoded = decode(record(task));
+  assert.ok(decoded.ok);
+  const type = spec.streams.get("dde")!.type;
+  const body = new Uint8Array(type.toBuffer({ ...decoded.event, node_id: "bXild" }));
+  body[body.indexOf(0x58)] = 0xff; // "X" → a byte that never occurs in UTF-8
+  const f = failure(decode(record(body, { format: "avro", stream: "dde" })));
+  assert.equal(f.category, "decode_error");
+  assert.equal(f.reason, "Avro body holds a string that is not valid UTF-8");
+  const real = type.toBuffer({ ...decoded.event, node_id: "b\ufffdild" });
+  const ok = decode(record(new Uint8Array(real), { format: "avro", stream: "dde" }));
+  assert.ok(ok.ok);
+  assert.equal(ok.event.node_id, "b\ufffdild");
+});
+
+Deno.test("decoder escapes control characters in a reason that quotes the input", () => {
+  const f = assertFails(
+    new Uint8Array([0, 0, 0, 0, 7, 0x1b, 0x5b, 0x32, 0x4a]),
+    "decode_error",
+    /^payload is not valid JSON: /,
+  );
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(f.reason, /[\u0000-\u001f]/);
+  assert.match(f.reason, /\\u001b\[2J/);
+  const t = assertFails(
+    { ...task, event_type: "X\u001b[2J" },
+    "schema_violation",
+    /is not an event/,
+  );
+  assert.equal(t.reason, 'event_type "X\\u001b[2J" is not an event type of any stream');
+});
+
+Deno.test("decoder bounds ids by max_id_bytes, counting UTF-8 bytes", () => {
+  assert.equal(spec.spec.validation.max_id_bytes, 512);
+  assert.equal(decode(record({ ...task, node_id: "é".repeat(256) })).ok, true);
+  assertFails(
+    { ...task, node_id: "é".repeat(256) + "x" },
+    "schema_violation",
+    'field "node_id" is 513 bytes long, more than max_id_bytes (512)',
+  );
+  assertFails(
+    { ...task, event_id: "x".repeat(600) },
+    "schema_violation",
+    'field "event_id" is 600 bytes long, more than max_id_bytes (512)',
+  );
+  // Free text is not an id.
+  assert.equal(decode(record({ ...task, error_message: "x".repeat(10_000) })).ok, true);
+});

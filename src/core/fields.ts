@@ -3,7 +3,10 @@ export function readField(event: Record<string, unknown>, field: string): unknow
   if (!field.includes(".")) return event[field];
   let value: unknown = event;
   for (const part of field.split(".")) {
-    if (value === null || typeof value !== "object") return undefined;
+    // Own entries only: `metadata.constructor` of an event without one is absent, not a function.
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, part)) {
+      return undefined;
+    }
     value = (value as Record<string, unknown>)[part];
   }
   return value;

@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import { LABEL, PROPERTY } from "../core/identifiers.ts";
 
 /** A property value as comparable text: trimmed strings, numbers and booleans; otherwise undefined. */
 export function textOf(value: unknown): string | undefined {
@@ -170,8 +171,11 @@ export function threshold(fallback: number, what: string) {
   );
 }
 
-export const entityLabel = z.string().min(1).describe("Entity label, e.g. Artifact");
-export const propertyName = z.string().min(1).describe("Property name on that entity");
+export const entityLabel = z.string().regex(LABEL, "must be an entity label such as Artifact")
+  .describe("Entity label, e.g. Artifact");
+export const propertyName = z.string()
+  .regex(PROPERTY, "must be a property name such as artifact_path")
+  .describe("Property name on that entity");
 
 /** `{ entity, field }`: one side of a rule that compares one property. */
 export function fieldSide(side: "left" | "right") {

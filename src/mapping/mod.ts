@@ -5,7 +5,10 @@
  */
 import type { EntityMapping, RelationshipMapping } from "../spec/mod.ts";
 import type { EntityObservation, Event, RelationshipObservation } from "../core/types.ts";
+import { Buffer } from "node:buffer";
 import { readField } from "../core/fields.ts";
+import { MAX_ENTITY_ID_BYTES } from "../core/identifiers.ts";
+import { entityId } from "../graph/mod.ts";
 
 export interface Mapped {
   entities: EntityObservation[];
@@ -55,6 +58,7 @@ export function createMapper(
             } is missing or empty`,
           );
         }
+        checkIdSize(m.label, event.iteration_id, key);
         const props: Record<string, unknown> = {};
         for (const p of m.properties) {
           const v = readField(event, p.field);
@@ -77,6 +81,8 @@ export function createMapper(
         const to = keyOf(event, r.to.key);
         // A relationship whose endpoint is absent from this event is simply not asserted.
         if (!from || !to) continue;
+        checkIdSize(r.from.label, event.iteration_id, from);
+        checkIdSize(r.to.label, event.iteration_id, to);
         out.relationships.push({
           type: r.type,
           iteration_id: event.iteration_id,
@@ -90,15 +96,29 @@ export function createMapper(
   };
 }
 
-/** The key values as strings, or undefined when one is missing or empty. */
+/** The key values as strings, or undefined when one is missing, empty or blank. */
 function keyOf(event: Event, fields: string[]): string[] | undefined {
   const key: string[] = [];
   for (const f of fields) {
     const v = readField(event, f);
-    if (v === null || v === undefined || v === "") return undefined;
+    // A blank id ("", "  ") names nothing: it would merge unrelated events into one entity.
+    if (v === null || v === undefined || (typeof v === "string" && v.trim() === "")) {
+      return undefined;
+    }
     key.push(typeof v === "string" ? v : JSON.stringify(v));
   }
   return key;
+}
+
+/** The entity's id must fit the graph stores' indexes (long ids are refused before, too). */
+function checkIdSize(label: string, iteration: string, key: string[]) {
+  const bytes = Buffer.byteLength(entityId(label, iteration, key), "utf8");
+  if (bytes > MAX_ENTITY_ID_BYTES) {
+    throw new MappingError(
+      `the id of ${label} ${JSON.stringify(key).slice(0, 60)}... is ${bytes} bytes, more than ` +
+        `the graph stores can index (${MAX_ENTITY_ID_BYTES})`,
+    );
+  }
 }
 
 function fieldList(fields: string[]): string {

@@ -84,11 +84,13 @@ Deno.test("mapper throws a MappingError naming the event, label and key when the
   );
 });
 
-Deno.test("mapper treats an empty key value as missing", () => {
-  assert.throws(
-    () => map({ event_type: "ARTIFACT_CREATED", workflow_id: "wf-1", artifact_path: "" }),
-    MappingError,
-  );
+Deno.test("mapper treats an empty or blank key value as missing", () => {
+  for (const blank of ["", "   ", "\u00a0"]) {
+    assert.throws(
+      () => map({ event_type: "ARTIFACT_CREATED", workflow_id: "wf-1", artifact_path: blank }),
+      MappingError,
+    );
+  }
 });
 
 Deno.test("mapper skips a relationship whose endpoint key is missing from the event", () => {
@@ -164,4 +166,26 @@ Deno.test("mapper maps an event type without mappings to nothing", () => {
     entities: [],
     relationships: [],
   });
+});
+
+Deno.test("mapper refuses an entity whose id would not fit the graph stores' indexes", () => {
+  // Each key field is within max_id_bytes, but escaped in the id they are over 1300 bytes.
+  const quotes = '"'.repeat(500);
+  assert.throws(
+    () =>
+      map({
+        event_type: "VIOLATION_DETECTED",
+        analysis_id: "an-1",
+        module_name: quotes,
+        rule_id: quotes,
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof MappingError);
+      assert.match(error.message, /^the id of Violation .* is 2026 bytes, more than the graph/);
+      return true;
+    },
+  );
+  // One such field is fine.
+  const mapped = map({ event_type: "MODULE_ANALYZED", analysis_id: "an-1", module_name: quotes });
+  assert.deepEqual(mapped.entities.map((e) => e.key), [[quotes]]);
 });

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { LABEL } from "../core/identifiers.ts";
 
 // ---- rule test files ----
 
@@ -80,7 +81,7 @@ export const ruleTestFileSchema = z.strictObject({
 // ---- labelled pairs ----
 
 const labelEndpoint = z.strictObject({
-  label: z.string().regex(/^[A-Z][A-Za-z0-9]*$/, "must be an entity label such as Module"),
+  label: z.string().regex(LABEL, "must be an entity label such as Module"),
   iteration_id: z.string().min(1),
   key: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe(
     "Natural key: a string, or the list of a multi-field key",

@@ -108,7 +108,10 @@ export interface Pipeline {
 /** Build the running graph of components for a target. Closes what it opened if one fails. */
 export async function compile(spec: CompiledSpec, options: CompileOptions = {}): Promise<Pipeline> {
   const target = options.target ?? spec.spec.default_target;
-  const configured = spec.spec.targets[target];
+  // Own entries only: `--target constructor` must not find Object.prototype.constructor.
+  const configured = Object.hasOwn(spec.spec.targets, target)
+    ? spec.spec.targets[target]
+    : undefined;
   if (!configured) {
     throw new UserError(
       `target "${target}" is not defined; defined targets: ${

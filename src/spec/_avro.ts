@@ -11,7 +11,7 @@ export type FieldType = string;
 /** The type of a (possibly dotted) field, or undefined when the schema has no such field. */
 export function fieldType(type: avro.Type, field: string): FieldType | undefined {
   const [head, ...rest] = field.split(".");
-  const f = (type as avro.types.RecordType).field(head);
+  const f = fieldOf(type, head);
   if (!f) return undefined;
   const t = nonNull(f.type);
   if (rest.length === 0) return describe(t);
@@ -25,9 +25,15 @@ export function fieldNames(type: avro.Type): string[] {
 }
 
 export function eventTypes(type: avro.Type): string[] {
-  const f = (type as avro.types.RecordType).field("event_type");
+  const f = fieldOf(type, "event_type");
   const t = f && nonNull(f.type);
   return t && t.typeName === "enum" ? (t as avro.types.EnumType).symbols : [];
+}
+
+/** A record's field by name. (avsc's `field()` looks names up in a plain object, so it finds
+ * `constructor` for any record.) */
+function fieldOf(type: avro.Type, name: string): avro.types.Field | undefined {
+  return (type as avro.types.RecordType).fields?.find((f) => f.name === name);
 }
 
 function nonNull(t: avro.Type): avro.Type {

@@ -10,9 +10,42 @@ import { sources } from "../sources/mod.ts";
 import { dedupStores } from "../dedup/mod.ts";
 import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
 
-const LABEL = /^[A-Z][A-Za-z0-9]*$/;
-const REL_TYPE = /^[A-Z][A-Z0-9_]*$/;
-const PROPERTY = /^[a-z_][a-z0-9_]*$/;
+import {
+  LABEL,
+  PROPERTY,
+  REL_TYPE,
+  RESERVED_LABELS,
+  RESERVED_PROPERTIES,
+  RESERVED_TYPES,
+} from "../core/identifiers.ts";
+
+// Labels, relationship types and property names become names in the stores (labels and types are
+// spliced into Cypher): strict patterns, and never a name the stores use for themselves.
+const label = z.string()
+  .regex(
+    LABEL,
+    "must be a label such as Task: a capital letter, then at most 63 letters and digits",
+  )
+  .refine((l) => !RESERVED_LABELS.has(l), {
+    error: (i) => `"${i.input}" is reserved for the graph store's own nodes`,
+  });
+const relType = z.string()
+  .regex(
+    REL_TYPE,
+    "must be a relationship type such as HAS_TASK: a capital letter, then at most 63 of A-Z, 0-9, _",
+  )
+  .refine((t) => !RESERVED_TYPES.has(t), {
+    error: (i) => `"${i.input}" is reserved for the graph store's own relationships`,
+  });
+/** Also used for names derived from fields (`metadata.x` → `x`) by the compiler. */
+export const propertyName = z.string()
+  .regex(
+    PROPERTY,
+    "must be a property name such as dde_node_id: a-z or _, then at most 63 of a-z, 0-9, _",
+  )
+  .refine((p) => !RESERVED_PROPERTIES.has(p), {
+    error: (i) => `"${i.input}" is reserved for the graph store's own fields`,
+  });
 const FIELD = /^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_-]+)?$/;
 
 const field = z.string().regex(
@@ -33,7 +66,7 @@ const when = z.strictObject({
 const property = z.union([
   field.describe("An event field, stored under its own name."),
   z.strictObject({
-    name: z.string().regex(PROPERTY, "must be a lower-case identifier"),
+    name: propertyName,
     field: field,
   }).describe("An event field stored under another name (e.g. a metadata entry)."),
 ]);
@@ -46,12 +79,12 @@ const entity = z.strictObject({
 }).describe("A node label and how events map to it.");
 
 const endpoint = z.strictObject({
-  entity: z.string().regex(LABEL, "must be an entity label such as Task"),
+  entity: label,
   key: z.array(field).min(1).describe("Event fields giving the entity's natural key, in order."),
 });
 
 const relationship = z.strictObject({
-  type: z.string().regex(REL_TYPE, "must be an upper-case relationship type such as HAS_TASK"),
+  type: relType,
   stream: streamName,
   when,
   from: endpoint,
@@ -133,8 +166,22 @@ export const pipelineSchema = z.strictObject({
     max_future_seconds: z.number().int().min(0).default(86_400).describe(
       "How far past the wall clock an event time may lie.",
     ),
+    max_id_bytes: z.number().int().min(16).max(1024).default(512).describe(
+      "Longest value (UTF-8 bytes) of event_id, iteration_id and every field forming an entity " +
+        "key; longer ones are dead-lettered as schema_violation. Ids are indexed by the graph " +
+        "stores, whose index keys are bounded (Neo4j: 8 KB for a link id made of two entity ids).",
+    ),
+    max_metadata_entries: z.number().int().min(0).default(1000).describe(
+      "Events whose metadata map has more entries are dead-lettered as schema_violation.",
+    ),
+    path_fields: z.record(streamName, z.array(field)).default({}).describe(
+      "Fields holding repo-relative paths, per stream (default: dde artifact_path, bdv " +
+        "feature_file, acc module_path). A value that is absolute, has a `..` segment or a " +
+        "control character is dead-lettered as schema_violation. Besides, event_id, " +
+        "iteration_id and every field forming an entity key must hold no control character.",
+    ),
   }).prefault({}),
-  entities: z.record(z.string().regex(LABEL, "must be a label such as Task"), entity).describe(
+  entities: z.record(label, entity).describe(
     "Node labels and the events that create them.",
   ),
   relationships: z.array(relationship).default([]),

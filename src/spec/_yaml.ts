@@ -47,7 +47,13 @@ export function loadYaml(file: string, text: string, env: Lookup): LoadedYaml {
     // The parser may point at the indentation before a bad key; point at the key itself.
     let offset = e.pos[0];
     while (text[offset] === " " || text[offset] === "\t") offset++;
-    if (e.code !== "DUPLICATE_KEY") return { file, ...at(offset), path: "", message: e.message };
+    if (e.code !== "DUPLICATE_KEY") {
+      // The parser catches its own stack overflow on deep nesting; say what it means.
+      const message = /call stack/i.test(e.message)
+        ? `the document is nested too deeply (${e.message})`
+        : e.message;
+      return { file, ...at(offset), path: "", message };
+    }
     const dup = keyAt(doc, e.pos[0]);
     return {
       file,

@@ -9,7 +9,14 @@ import avro from "avsc";
 import { dirname, relative, resolve } from "node:path";
 import { type LoadedYaml, loadYaml, type SpecError } from "./_yaml.ts";
 import { didYouMean, formatErrors, validate, yamlPath } from "./_errors.ts";
-import { pipelineSchema, type PipelineSpec, ruleFileSchema, type RuleSpec } from "./_schema.ts";
+import {
+  type EntitySpec,
+  pipelineSchema,
+  type PipelineSpec,
+  propertyName,
+  ruleFileSchema,
+  type RuleSpec,
+} from "./_schema.ts";
 import { eventTypes, fieldNames, type FieldType, fieldType } from "./_avro.ts";
 import { createRule } from "../correlation/kinds.ts";
 import type { Rule } from "../correlation/_types.ts";
@@ -28,6 +35,13 @@ export interface CompiledStream {
   type: avro.Type;
   eventTypes: string[];
   dedupKey: string[];
+  /**
+   * Fields holding identifiers: event_id, iteration_id and every field forming an entity or
+   * endpoint key of this stream. The decoder refuses control characters in them.
+   */
+  idFields: string[];
+  /** Fields holding repo-relative paths (`validation.path_fields`): no `..`, not absolute. */
+  pathFields: string[];
 }
 
 export interface EntityMapping {
@@ -72,15 +86,27 @@ const DEFAULT_KEYS: Record<string, string> = {
   acc: "module_path",
 };
 
+/** The path fields EVENTS.md defines, per stream. */
+const DEFAULT_PATHS: Record<string, string[]> = {
+  dde: ["artifact_path"],
+  bdv: ["feature_file"],
+  acc: ["module_path"],
+};
+
+/** `record[key]` when it is the record's own entry (never an inherited `constructor`). */
+const own = <T>(record: Record<string, T>, key: string): T | undefined =>
+  Object.hasOwn(record, key) ? record[key] : undefined;
+
 /** Load and compile a spec; `errors` is empty exactly when `spec` is set. */
 export async function loadSpec(
   file: string,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<{ spec?: CompiledSpec; errors: SpecError[] }> {
   const path = resolve(file);
-  const text = await Deno.readTextFile(path).catch(() => undefined);
-  if (text === undefined) {
-    return { errors: [{ file, line: 1, column: 1, path: "", message: "file cannot be read" }] };
+  const text = await readRegular(path).catch((e) => e as Error);
+  if (text instanceof Error) {
+    const message = text instanceof NotAFile ? "is not a file" : "file cannot be read";
+    return { errors: [{ file, line: 1, column: 1, path: "", message }] };
   }
   const loaded = loadYaml(shortName(path), text, env);
   // Before anything can report a value: every message from here on masks the spec's secrets.
@@ -118,6 +144,7 @@ export async function loadSpec(
   for (const s of streams.values()) for (const t of s.eventTypes) streamOfEventType.set(t, s.name);
   const entities = compileEntities(spec, streams, at);
   const relationships = compileRelationships(spec, streams, entities, at);
+  collectIdFields(streams, entities, relationships);
   const { rules, ruleSpecs, ruleFiles } = await compileRules(
     spec,
     dir,
@@ -127,7 +154,7 @@ export async function loadSpec(
     errors,
     at,
   );
-  if (!spec.targets[spec.default_target]) {
+  if (!own(spec.targets, spec.default_target)) {
     const hint = didYouMean(spec.default_target, Object.keys(spec.targets));
     at(
       ["default_target"],
@@ -165,10 +192,12 @@ async function compileStreams(spec: PipelineSpec, dir: string, at: At) {
     const schemaFile = resolve(dir, s.schema);
     let type: avro.Type;
     try {
-      type = avro.Type.forSchema(JSON.parse(await Deno.readTextFile(schemaFile)));
+      type = avro.Type.forSchema(JSON.parse(await readRegular(schemaFile)));
     } catch (error) {
       const why = error instanceof Deno.errors.NotFound
         ? "does not exist"
+        : error instanceof NotAFile
+        ? "is not a file"
         : "is not a valid Avro schema";
       at(["streams", name, "schema"], `schema file "${s.schema}" ${why}`);
       continue;
@@ -177,19 +206,42 @@ async function compileStreams(spec: PipelineSpec, dir: string, at: At) {
     if (types.length === 0) {
       at(["streams", name, "schema"], `schema "${s.schema}" has no event_type enum`);
     }
-    const main = DEFAULT_KEYS[name];
-    const dedupKey = spec.dedup.key[name] ??
+    const main = own(DEFAULT_KEYS, name);
+    const dedupKey = own(spec.dedup.key, name) ??
       (main ? ["iteration_id", "event_type", main, "timestamp"] : ["event_id"]);
     dedupKey.forEach((f, i) => {
       if (!fieldType(type, f)) {
         at(["dedup", "key", name, i], unknownField(f, name, type));
       }
     });
-    streams.set(name, { name, topic: s.topic, schemaFile, type, eventTypes: types, dedupKey });
+    const configured = own(spec.validation.path_fields, name);
+    const pathFields = (configured ?? own(DEFAULT_PATHS, name) ?? [])
+      .filter((f) => configured || fieldType(type, f)); // defaults only where the schema has them
+    pathFields.forEach((f, i) => {
+      const t = fieldType(type, f);
+      if (!t) at(["validation", "path_fields", name, i], unknownField(f, name, type));
+      else if (t !== "string") {
+        at(["validation", "path_fields", name, i], `"${f}" is ${t}; a path field is a string`);
+      }
+    });
+    streams.set(name, {
+      name,
+      topic: s.topic,
+      schemaFile,
+      type,
+      eventTypes: types,
+      dedupKey,
+      idFields: ["event_id", "iteration_id"],
+      pathFields,
+    });
   }
-  for (const name of Object.keys(spec.dedup.key)) {
-    if (!spec.streams[name]) at(["dedup", "key", name], unknownStream(name, spec), true);
-  }
+  const perStream = (section: Record<string, unknown>, path: string[]) => {
+    for (const name of Object.keys(section)) {
+      if (!own(spec.streams, name)) at([...path, name], unknownStream(name, spec), true);
+    }
+  };
+  perStream(spec.dedup.key, ["dedup", "key"]);
+  perStream(spec.validation.path_fields, ["validation", "path_fields"]);
   return streams;
 }
 
@@ -199,13 +251,13 @@ function compileEntities(spec: PipelineSpec, streams: Map<string, CompiledStream
     const path = ["entities", label];
     const stream = streams.get(e.stream);
     if (!stream) {
-      if (!spec.streams[e.stream]) at([...path, "stream"], unknownStream(e.stream, spec));
+      if (!own(spec.streams, e.stream)) at([...path, "stream"], unknownStream(e.stream, spec));
       continue;
     }
     checkEventTypes(e.when.event_type, stream, [...path, "when", "event_type"], at);
     const properties = [
-      ...e.key.map((f) => ({ name: propertyName(f), field: f })),
-      ...e.properties.map((p) => typeof p === "string" ? { name: propertyName(p), field: p } : p),
+      ...e.key.map((f) => ({ name: propertyOf(f), field: f })),
+      ...e.properties.map((p) => typeof p === "string" ? { name: propertyOf(p), field: p } : p),
     ];
     e.key.forEach((f, i) => {
       if (!fieldType(stream.type, f)) {
@@ -222,6 +274,7 @@ function compileEntities(spec: PipelineSpec, streams: Map<string, CompiledStream
         at(where, `"${p}" needs a property name: write { name: ..., field: ${p} }`);
       }
     });
+    checkPropertyNames(e, path, at);
     entities.push({
       label,
       stream: e.stream,
@@ -231,6 +284,37 @@ function compileEntities(spec: PipelineSpec, streams: Map<string, CompiledStream
     });
   }
   return entities;
+}
+
+/**
+ * Names derived from fields (a key field, a plain property, `metadata.x` → `x`) must be property
+ * names like the ones written out, and one name must not stand for two fields.
+ */
+function checkPropertyNames(e: EntitySpec, path: PropertyKey[], at: At) {
+  const fields = new Map<string, string>();
+  const check = (name: string, field: string, where: PropertyKey[], derived: boolean) => {
+    const valid = propertyName.safeParse(name);
+    if (derived && !valid.success) {
+      const why = valid.error.issues[0].message;
+      const hint = where.includes("properties") ? `; write { name: ..., field: ${field} }` : "";
+      at(
+        where,
+        name === field
+          ? `"${field}" cannot be a property name: ${why}${hint}`
+          : `"${field}" gives the property name "${name}": ${why}${hint}`,
+      );
+    } else if (fields.has(name) && fields.get(name) !== field) {
+      at(where, `property "${name}" already holds the field "${fields.get(name)}"`);
+    }
+    fields.set(name, field);
+  };
+  e.key.forEach((f, i) => check(propertyOf(f), f, [...path, "key", i], true));
+  e.properties.forEach((p, i) => {
+    // A dotted plain property is reported already: it needs a name.
+    if (typeof p === "string") {
+      if (!p.includes(".")) check(p, p, [...path, "properties", i], true);
+    } else check(p.name, p.field, [...path, "properties", i, "name"], false);
+  });
 }
 
 function compileRelationships(
@@ -245,14 +329,14 @@ function compileRelationships(
     const path = ["relationships", i];
     const stream = streams.get(r.stream);
     if (!stream) {
-      if (!spec.streams[r.stream]) at([...path, "stream"], unknownStream(r.stream, spec));
+      if (!own(spec.streams, r.stream)) at([...path, "stream"], unknownStream(r.stream, spec));
       return;
     }
     checkEventTypes(r.when.event_type, stream, [...path, "when", "event_type"], at);
     for (const side of ["from", "to"] as const) {
       const target = labels.get(r[side].entity);
       if (!target) {
-        if (!spec.entities[r[side].entity]) {
+        if (!own(spec.entities, r[side].entity)) {
           at([...path, side, "entity"], unknownLabel(r[side].entity, Object.keys(spec.entities)));
         }
         continue;
@@ -281,6 +365,22 @@ function compileRelationships(
   return out;
 }
 
+/** Every field that forms an entity identity is an id field of its stream. */
+function collectIdFields(
+  streams: Map<string, CompiledStream>,
+  entities: EntityMapping[],
+  relationships: RelationshipMapping[],
+) {
+  const keys = [
+    ...entities.map((e) => [e.stream, e.key] as const),
+    ...relationships.flatMap((r) => [[r.stream, r.from.key], [r.stream, r.to.key]] as const),
+  ];
+  for (const [name, fields] of keys) {
+    const s = streams.get(name)!;
+    for (const f of fields) if (!s.idFields.includes(f)) s.idFields.push(f);
+  }
+}
+
 /** The types a rule kind needs its fields to have, by side. */
 const FIELD_TYPES: Record<string, { left: FieldType[]; right: FieldType[] }> = {
   explicit_id: { left: ["string", "int", "long"], right: ["string", "int", "long"] },
@@ -305,7 +405,15 @@ async function compileRules(
   const labels = new Map(entities.map((e) => [e.label, e]));
   for (const [i, pattern] of spec.correlation.rules.entries()) {
     const files = await expandGlob(resolve(dir, pattern));
-    if (files.length === 0) at(["correlation", "rules", i], `no rule file matches "${pattern}"`);
+    if (files.length === 0) {
+      const folder = await Deno.stat(resolve(dir, pattern)).then((s) => s.isDirectory, () => false);
+      at(
+        ["correlation", "rules", i],
+        folder
+          ? `"${pattern}" is a folder; name its files, e.g. "${pattern.replace(/\/+$/, "")}/*.yaml"`
+          : `no rule file matches "${pattern}"`,
+      );
+    }
     for (const path of files) {
       ruleFiles.push(path);
       const { loaded, value, errors: fileErrors } = await loadRuleFile(path, env);
@@ -339,7 +447,13 @@ async function compileRules(
 
 /** A rule file, parsed and validated against the rule file schema. */
 async function loadRuleFile(path: string, env: (name: string) => string | undefined) {
-  const loaded = loadYaml(shortName(path), await Deno.readTextFile(path), env);
+  const text = await readRegular(path).catch(() => undefined);
+  if (text === undefined) {
+    const file = shortName(path);
+    const error = { file, line: 1, column: 1, path: "", message: "file cannot be read" };
+    return { loaded: loadYaml(file, "", env), errors: [error] };
+  }
+  const loaded = loadYaml(shortName(path), text, env);
   if (loaded.errors.length) return { loaded, errors: loaded.errors };
   const checked = validate(ruleFileSchema, loaded);
   return { loaded, value: checked.value, errors: checked.errors };
@@ -460,7 +574,7 @@ function unknownLabel(label: string, labels: string[]): string {
 }
 
 /** `metadata.dde_node_id` is stored as `dde_node_id`; a plain field keeps its name. */
-function propertyName(field: string): string {
+function propertyOf(field: string): string {
   return field.split(".").at(-1)!;
 }
 
@@ -472,7 +586,7 @@ function shortName(path: string): string {
 /** `rules/*.yaml`: a `*` matches within one folder level; no other glob syntax. */
 async function expandGlob(pattern: string): Promise<string[]> {
   if (!pattern.includes("*")) {
-    return await Deno.stat(pattern).then(() => [pattern], () => []);
+    return await Deno.stat(pattern).then((s) => s.isFile ? [pattern] : [], () => []);
   }
   const dir = dirname(pattern);
   const name = pattern.slice(dir.length + 1);
@@ -488,6 +602,14 @@ async function expandGlob(pattern: string): Promise<string[]> {
     return [];
   }
   return out.sort();
+}
+
+class NotAFile extends Error {}
+
+/** A regular file's text; a folder or a device (`/dev/zero` never ends) is refused unread. */
+async function readRegular(path: string): Promise<string> {
+  if (!(await Deno.stat(path)).isFile) throw new NotAFile(path);
+  return await Deno.readTextFile(path);
 }
 
 function plural(n: number, word: string): string {

@@ -1,20 +1,21 @@
 /** Turning versions into Neo4j rows and back, and the query conditions. */
 import type { VersionQuery } from "../../core/component.ts";
 import type { GraphChanges, Version } from "../../core/types.ts";
+import {
+  LABEL,
+  LINK,
+  REL_TYPE,
+  RESERVED_LABELS,
+  RESERVED_PROPERTIES,
+  RESERVED_TYPES,
+} from "../../core/identifiers.ts";
 
 export type Row = Record<string, unknown>;
 
-export const LABEL = /^[A-Z][A-Za-z0-9]*$/;
-export const REL_TYPE = /^[A-Z][A-Z0-9_]*$/;
-export const LINK = "CORRELATES";
-export const RESERVED_LABELS = new Set(["Entity", "NodeVersion"]);
-export const RESERVED_TYPES = new Set(["VERSION_OF", LINK]);
+// The patterns and reserved names are the spec compiler's: a spec that compiles never fails here.
+export { LABEL, LINK, REL_TYPE, RESERVED_LABELS, RESERVED_TYPES };
 /** Stored Version fields: a prop with one of these names is kept in `props_json` only. */
-// deno-fmt-ignore
-export const SYSTEM = new Set([
-  "kind", "id", "version_id", "iteration_id", "label", "key", "from_id", "to_id", "props_json",
-  "valid_from", "valid_to", "observed_at", "superseded_at", "observations_json",
-]);
+export const SYSTEM: ReadonlySet<string> = new Set([...RESERVED_PROPERTIES, "iteration_id"]);
 
 export interface WritePlan {
   closed: Record<Version["kind"], Row[]>;
