@@ -34,7 +34,7 @@ serviceTest(
   async () => {
     await using neo = await startProxy(hostPort("neo4j"));
     const pgSchema = `refuse_${RUN}`;
-    await using ws = await workspace(RUN, (spec, { dir }) => {
+    await using ws = await workspace(RUN, (spec) => {
       spec.runtime.retry = { initial_ms: 50, max_ms: 500 };
       spec.targets.refuse = {
         source: spec.targets.local.source,
