@@ -47,7 +47,11 @@ class AlreadyStored extends Error {
   constructor(iterations: string[]) {
     const named = iterations.slice(0, 3).map((i) => `"${i}"`).join(", ");
     const more = iterations.length > 3 ? ` and ${iterations.length - 3} more` : "";
-    super(`iteration ${named}${more} ${iterations.length > 1 ? "are" : "is"} already in the graph`);
+    super(
+      `iteration${iterations.length > 1 ? "s" : ""} ${named}${more} ${
+        iterations.length > 1 ? "are" : "is"
+      } already in the graph`,
+    );
   }
 }
 

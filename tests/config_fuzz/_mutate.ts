@@ -6,20 +6,11 @@
  * @module
  */
 import { isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { mulberry32, type Rng } from "../../bench/_corpus_model.ts";
 
-/** mulberry32: small, fast, good enough to pick mutations; the same seed gives the same cases. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export type Rng = () => number;
+/** The corpus generator's PRNG: the same seed gives the same cases. */
+export const prng = mulberry32;
+export type { Rng };
 const int = (rng: Rng, n: number) => Math.floor(rng() * n);
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[int(rng, xs.length)];
 
