@@ -9,13 +9,16 @@
 #   postgres   127.0.0.1:5432   the machine's PostgreSQL (checked, started if installed but down)
 #   redis      127.0.0.1:6379   the machine's Redis (checked, started if installed but down)
 #
-# Usage: infrastructure/services.sh up|down|status|env
+# Usage: infrastructure/services.sh up|down|status|env|stop NAME|start NAME
 #   up      fetch jars from Maven Central (once, into .cache/), start what is not running, wait until
 #           every service answers, print the addresses. A second `up` is a quick no-op.
 #   down    stop what `up` started (pid files in .cache/services/run/). Postgres and Redis are left
 #           alone: they belong to the machine.
 #   status  one line per service; exits 1 if any is down.
 #   env     the addresses as VAR=value lines, for `set -a; source <(infrastructure/services.sh env)`.
+#   stop NAME, start NAME
+#           stop one JVM service (kafka, apicurio, neo4j), or start it again and wait until it
+#           answers: what the outage tests do to a real server.
 #
 # Ports: KAFKA_PORT, KAFKA_CONTROLLER_PORT, APICURIO_PORT, NEO4J_BOLT_PORT, POSTGRES_PORT, REDIS_PORT.
 # Heaps: KAFKA_HEAP, APICURIO_HEAP, NEO4J_HEAP (JVM flags). Readiness timeout: SERVICES_TIMEOUT (s).
@@ -107,12 +110,28 @@ cmd_status() {
   return "${rc}"
 }
 
+# One JVM service by name (the outage tests stop and start a real server).
+cmd_one() {
+  local action="$1" name="${2:-}"
+  [[ " ${JVM_SERVICES[*]} " == *" ${name} "* ]] || die "${action}: name one of: ${JVM_SERVICES[*]}"
+  ensure_dirs
+  take_lock
+  if [[ "${action}" == stop ]]; then
+    "${name}_stop"
+  else
+    service_running "${name}" || "${name}_fetch"
+    "${name}_start"
+    "${name}_wait"
+  fi
+}
+
 main() {
   case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) print_env ;;
+  stop | start) cmd_one "$@" ;;
   -h | --help | help) usage ;;
   *)
     usage >&2
