@@ -19,7 +19,7 @@ await Deno.mkdir(cache, { recursive: true });
 
 console.log(
   "events      seconds   events/s   peak RSS MiB   live heap MiB   link versions   " +
-    "floor: rows   parse ev/s   persist ev/s   both ev/s   pipeline/both",
+    "floor: rows   parse ev/s   persist ev/s   both ev/s   pipeline/both   raw persist ev/s",
 );
 for (const size of sizes) {
   const file = await corpusFile(size);
@@ -47,6 +47,7 @@ for (const size of sizes) {
       String(rate(f.persist_ms)).padStart(14),
       String(rate(f.parse_ms + f.persist_ms)).padStart(11),
       (rate(r.elapsed_ms) / rate(f.parse_ms + f.persist_ms)).toFixed(2).padStart(15),
+      String(rate(f.raw_ms)).padStart(18),
     ].join(" "),
   );
 }
