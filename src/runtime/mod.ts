@@ -19,6 +19,10 @@
  * attempt count, the rest is written. The graph model had applied the whole batch, so it is
  * replaced by one rebuilt from the store; batches correlated on the old one are applied again
  * before they are written (`generation`).
+ *
+ * Scale-out: when a log source's partitions move (a new assignment `epoch` on its batches), the
+ * batches in flight are written first, then the model is replaced too, since another instance may
+ * have written to the cached iterations meanwhile; they reload from the store on their next event.
  * @module
  */
 import { resolve } from "node:path";
