@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { copy } from "./_copy.ts";
 import { loadSpec } from "../src/spec/mod.ts";
-import { openGraph } from "../src/cli/_common.ts";
-import { checksum as graphChecksum } from "../src/graph/checksum.ts";
+import { stateChecksum } from "../src/cli/checksum.ts";
 import { capture } from "../src/cli/_capture.ts";
 import { main } from "../src/cli/main.ts";
 
@@ -24,14 +23,8 @@ async function ics(...args: string[]) {
 }
 
 /** What `ics checksum` prints. */
-async function checksum(specFile: string, state: string) {
-  const store = await openGraph((await loadSpec(specFile)).spec!, "local", state);
-  try {
-    return await graphChecksum(store);
-  } finally {
-    await store.close();
-  }
-}
+const checksum = async (specFile: string, state: string) =>
+  stateChecksum((await loadSpec(specFile)).spec!, "local", state);
 
 const metricRows = (state: string) => {
   const db = new DatabaseSync(join(state, "metrics.db"));

@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { loadSpec } from "../src/spec/mod.ts";
-import { openGraph } from "../src/cli/_common.ts";
-import { checksum as graphChecksum } from "../src/graph/checksum.ts";
+import { stateChecksum } from "../src/cli/checksum.ts";
 import { capture } from "../src/cli/_capture.ts";
 import { main } from "../src/cli/main.ts";
 
@@ -21,14 +20,7 @@ const ics = (...args: string[]) =>
 const spec = (await loadSpec(join(root, "pipeline.yaml"))).spec!;
 
 /** What `ics checksum --state` prints. */
-async function checksum(state: string) {
-  const store = await openGraph(spec, "local", state);
-  try {
-    return await graphChecksum(store);
-  } finally {
-    await store.close();
-  }
-}
+const checksum = (state: string) => stateChecksum(spec, "local", state);
 
 const metricRows = (state: string) => {
   const db = new DatabaseSync(join(state, "metrics.db"));

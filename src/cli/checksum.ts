@@ -1,7 +1,8 @@
 /** `ics checksum`: a canonical hash of the stored graph, to compare stores, runs and replays. */
 import { parseArgs } from "node:util";
 import { COMMON_FLAGS, COMMON_OPTIONS, load, openGraph } from "./_common.ts";
-import { checksum } from "../graph/checksum.ts";
+import { type Checksum, checksum } from "../graph/checksum.ts";
+import type { CompiledSpec } from "../spec/mod.ts";
 
 export const help = `Usage: ics checksum [--iteration ID ...] [--prefix P] [--json]
 
@@ -25,17 +26,30 @@ export async function main(args: string[]): Promise<number> {
     },
   });
   const spec = await load(values.spec);
-  const store = await openGraph(spec, values.target, values.state);
+  const sum = await stateChecksum(spec, values.target, values.state, {
+    iterations: values.iteration,
+    prefix: values.prefix,
+  });
+  if (values.json) console.log(JSON.stringify(sum));
+  else {
+    console.log(
+      `${sum.sha256}  ${sum.iterations} iterations, ${sum.nodes} entity, ` +
+        `${sum.relationships} relationship and ${sum.links} link versions`,
+    );
+  }
+  return 0;
+}
+
+/** The checksum of a target's graph store (what `ics checksum` prints), opened and closed here. */
+export async function stateChecksum(
+  spec: CompiledSpec,
+  target?: string,
+  state?: string,
+  options: Parameters<typeof checksum>[1] = {},
+): Promise<Checksum> {
+  const store = await openGraph(spec, target, state);
   try {
-    const sum = await checksum(store, { iterations: values.iteration, prefix: values.prefix });
-    if (values.json) console.log(JSON.stringify(sum));
-    else {
-      console.log(
-        `${sum.sha256}  ${sum.iterations} iterations, ${sum.nodes} entity, ` +
-          `${sum.relationships} relationship and ${sum.links} link versions`,
-      );
-    }
-    return 0;
+    return await checksum(store, options);
   } finally {
     await store.close();
   }

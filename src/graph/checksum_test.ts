@@ -3,8 +3,8 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { loadSpec } from "../spec/mod.ts";
 import { compile, run } from "../runtime/mod.ts";
-import { openGraph } from "../cli/_common.ts";
-import { canonicalJson, checksum } from "./checksum.ts";
+import { stateChecksum } from "../cli/checksum.ts";
+import { canonicalJson } from "./checksum.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -25,12 +25,7 @@ async function runOn(lines: string[]): Promise<string> {
 
 async function sumOf(state: string, options = {}) {
   const { spec } = await loadSpec(join(root, "pipeline.yaml"));
-  const store = await openGraph(spec!, undefined, state);
-  try {
-    return await checksum(store, options);
-  } finally {
-    await store.close();
-  }
+  return await stateChecksum(spec!, undefined, state, options);
 }
 
 const samples = (await Deno.readTextFile(join(root, "samples/events.jsonl"))).trim().split("\n");

@@ -12,6 +12,7 @@ import { copy } from "../_copy.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
 import { compile, type Pipeline, run } from "../../src/runtime/mod.ts";
 import type { GraphStore } from "../../src/core/component.ts";
+import { canonicalVersion } from "../../src/graph/checksum.ts";
 import { SERVICES } from "./_services.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -95,18 +96,7 @@ export async function graphOf(store: GraphStore, iterations: string[]): Promise<
   const out: string[] = [];
   for (const iteration_id of iterations) {
     for (const v of await store.query({ iteration_id, history: true })) {
-      out.push(JSON.stringify([
-        v.kind,
-        v.id,
-        v.label,
-        v.key,
-        v.from ?? null,
-        v.to ?? null,
-        v.props,
-        v.valid_from,
-        v.valid_to,
-        v.superseded_at === null,
-      ]));
+      out.push(JSON.stringify([canonicalVersion(v), v.superseded_at === null]));
     }
   }
   return out.sort();
