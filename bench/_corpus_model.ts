@@ -4,11 +4,16 @@
  * @module
  */
 
+import { normalizePath } from "../src/core/paths.ts";
+
 export type Event = Record<string, unknown>;
 export type Stream = "dde" | "bdv" | "acc";
 export type Md = Record<string, string>;
-/** How acc names a module: exact repo path, normalisable messy path, name only, other root dir. */
-export type AccVariant = "exact" | "messy" | "name_only" | "other_path";
+/**
+ * How acc names a module: exact repo path, normalisable messy path, other root dir (each with its
+ * dotted name too), the dotted name only, or the path only.
+ */
+export type AccVariant = "exact" | "messy" | "name_only" | "other_path" | "path_only";
 export type Violation = "VIOLATION_DETECTED" | "LAYERING_VIOLATION" | "COUPLING_ALERT";
 export type Outcome = "PASSED" | "FAILED" | "SKIPPED";
 
@@ -120,5 +125,24 @@ export function accModulePath(m: Pick<ModulePlan, "path" | "acc">): string | nul
     const forms = [`./src//${domain}\\${stem}.py`, `src\\${domain}\\${stem}.py`];
     return forms[(stem.length + 1) % 2];
   }
-  return { exact: artifactPath(m.path), name_only: null, other_path: `app/${m.path}.py` }[m.acc];
+  return {
+    exact: artifactPath(m.path),
+    name_only: null,
+    other_path: `app/${m.path}.py`,
+    path_only: artifactPath(m.path),
+  }[m.acc];
+}
+
+/** The `module_name` an acc event carries for a module (none when acc names it by path only). */
+export function accModuleName(m: Pick<ModulePlan, "path" | "acc">): string | null {
+  return m.acc === "path_only" ? null : dotted(m.path);
+}
+
+/**
+ * The natural key of the Module the shipped spec makes of a module's acc events: its normalised
+ * path when acc gives one, else its dotted name.
+ */
+export function moduleKey(m: Pick<ModulePlan, "path" | "acc">): string {
+  const path = accModulePath(m);
+  return path === null ? dotted(m.path) : normalizePath(path);
 }

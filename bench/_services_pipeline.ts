@@ -40,8 +40,9 @@ p.dedup = {
     await store.commit(keys);
     if (!live) return;
     const now = Date.now();
-    for (const k of keys) committedKeys.push(k), committedAt.push(now);
+    for (const k of keys) committedKeys.push(k.key), committedAt.push(now);
   },
+  legacy: store.legacy,
   check: () => store.check(),
   close: () => store.close(),
 } satisfies DedupStore;

@@ -13,7 +13,7 @@ import type { CompiledSpec } from "../src/spec/mod.ts";
 import type { GraphStore } from "../src/core/component.ts";
 import type { GraphChanges, RawRecord } from "../src/core/types.ts";
 import { createDecoder } from "../src/codecs/mod.ts";
-import { idempotencyKey } from "../src/dedup/mod.ts";
+import { identify } from "../src/dedup/mod.ts";
 import { createMapper, MappingError } from "../src/mapping/mod.ts";
 import { createEngine } from "../src/correlation/mod.ts";
 import { createGraphModel } from "../src/graph/mod.ts";
@@ -60,9 +60,9 @@ export async function changesOf(
       };
       const d = decode(record);
       if (!d.ok) continue;
-      const key = idempotencyKey(d.event, spec.streams.get(d.stream)!.dedupKey);
-      if (inBatch.has(key)) continue;
-      inBatch.add(key);
+      const { key, digest } = identify(spec.streams.get(d.stream)!, d.event);
+      if (inBatch.has(`${key}:${digest}`)) continue;
+      inBatch.add(`${key}:${digest}`);
       try {
         const m = mapper.map(d.stream, d.event);
         entities.push(...m.entities);

@@ -9,6 +9,7 @@
  * @module
  */
 import {
+  accModuleName,
   accModulePath,
   type AccVariant,
   artifactPath,
@@ -69,9 +70,10 @@ export function planIteration(seed: number, n: number, options: CorpusOptions): 
   const rng = mulberry32((seed ^ Math.imul(n, 0x9e3779b1)) >>> 0);
   const count = moduleCount(options) ?? int(rng, 8, 20);
   const pool = [...VOCABULARY], contracts = int(rng, 1, 3), modules: ModulePlan[] = [];
-  const variants: AccVariant[] = ["exact", "messy", "name_only", "other_path"];
-  const weighted: AccVariant[] = [...Array(11).fill("exact"), "messy", "messy", "messy"];
-  weighted.push(...Array(4).fill("name_only"), "other_path", "other_path"); // 55/15/20/10 %
+  const variants: AccVariant[] = ["exact", "messy", "name_only", "other_path", "path_only"];
+  const weighted: AccVariant[] = [...Array(9).fill("exact"), "messy", "messy", "messy"];
+  weighted.push(...Array(4).fill("name_only"), "other_path", "other_path"); // 45/15/20/10/10 %
+  weighted.push("path_only", "path_only");
   for (let i = 0; i < count; i++) {
     const path = pool.splice(int(rng, 0, pool.length - 1), 1)[0];
     const acc = variants[i] ?? weighted[int(rng, 0, 19)];
@@ -122,14 +124,34 @@ export function* corpus(options: CorpusOptions): Generator<Event> {
 /** One newline-terminated JSON line. */
 export const toJsonl = (event: Event) => JSON.stringify(event) + "\n";
 
-type Draft = { stream: Stream; type: string; ts: number; fields: Event; md?: Md; trace?: string };
+type Draft = {
+  stream: Stream;
+  type: string;
+  ts: number;
+  fields: Event;
+  md?: Md;
+  trace?: string;
+  burst?: boolean;
+};
 
 /** Renders a plan to its events, sorted by timestamp (ties keep generation order). */
 export function iterationEvents(plan: IterationPlan): Event[] {
   const rng = mulberry32(plan.seed), drafts: Draft[] = [];
   const traces = { dde: hex(rng, 32), bdv: hex(rng, 32), acc: undefined };
-  const emit = (stream: Stream, type: string, ts: number, fields: Event, md?: Md, traced = false) =>
-    drafts.push({ stream, type, ts, fields, md, trace: traced ? traces[stream] : undefined });
+  const emit = (
+    stream: Stream,
+    type: string,
+    ts: number,
+    fields: Event,
+    md?: Md,
+    traced = false,
+  ) => {
+    const d: Draft = { stream, type, ts, fields, md, trace: traced ? traces[stream] : undefined };
+    drafts.push(d);
+    return d;
+  };
+  /** Keep the draft's time even if another event of its stream has it (a same-millisecond burst). */
+  const burst = (d: Draft) => void (d.burst = true);
   const workflow_id = `wf-${plan.id}`, test_run_id = `tr-${plan.id}`, analysis_id = `an-${plan.id}`;
   const dde = (type: string, ts: number, f: Event = {}, md?: Md) =>
     emit("dde", type, ts, { workflow_id, attempt: 1, ...f }, md, true);
@@ -157,16 +179,19 @@ export function iterationEvents(plan: IterationPlan): Event[] {
     dde("ARTIFACT_CREATED", t + d + 400, art);
     dde("ARTIFACT_VALIDATED", t + d + 2_500, { ...art, status: "SUCCEEDED" });
   });
-  mods.filter((m) => m.contract).forEach(({ contract: c }, k) => {
+  // One task locks, then validates, every contract at once: events in the same millisecond.
+  mods.filter((m) => m.contract).forEach(({ contract: c }) => {
     const f = { contract_id: contractId(c!), contract_name: c!.name, contract_version: c!.version };
-    dde("CONTRACT_LOCKED", t0 + 270_000 + k * 3_000, { ...f, status: "SUCCEEDED" });
-    dde("CONTRACT_VALIDATED", t0 + 330_000 + k * 3_000, { ...f, status: "SUCCEEDED" });
+    const node_id = "lock_contracts";
+    burst(dde("CONTRACT_LOCKED", t0 + 270_000, { node_id, ...f, status: "SUCCEEDED" }));
+    burst(dde("CONTRACT_VALIDATED", t0 + 330_000, { node_id, ...f, status: "SUCCEEDED" }));
   });
 
   /** A feature file run: scenarios with steps, tags and results; returns true if one failed. */
   const feature = (stem: string, t: number, names: string[], m?: ModulePlan) => {
     const ff = { feature_file: featureFile(stem), feature_name: humanize(stem) };
-    bdv("FEATURE_STARTED", t, ff);
+    const started = bdv("FEATURE_STARTED", t, ff);
+    if (t === burstAt) burst(started);
     let failed = false;
     names.forEach((scenario_name, k) => {
       const tags = [
@@ -205,9 +230,14 @@ export function iterationEvents(plan: IterationPlan): Event[] {
   };
   bdv("TEST_RUN_STARTED", tTest - 2_000, {});
   let failed = false;
+  // The first two feature files start in the same millisecond (run in parallel).
+  let burstAt = -1;
   mods.forEach((m, i) => { // test phase: test_<stem> runs the module's feature file
     const stem = stemOf(m.path), node_id = `test_${stem}`;
-    const t = tTest + i * 25_000 + int(rng, 0, 4_000), d = 3_000 + m.scenarios * 4_500;
+    let t = tTest + i * 25_000 + int(rng, 0, 4_000);
+    if (i === 0) burstAt = t;
+    else if (i === 1) t = burstAt;
+    const d = 3_000 + m.scenarios * 4_500;
     dde("TASK_STARTED", t, { node_id, status: "RUNNING" });
     const names = SCENARIOS.slice(0, m.scenarios).map((x) => x.replace("{H}", humanize(stem)));
     const bad = m.scenarios > 0 && feature(stem, t, names, m);
@@ -226,7 +256,7 @@ export function iterationEvents(plan: IterationPlan): Event[] {
   const named = [...mods, { path: nearMissModule(mods[0].path), acc: "exact" as const }];
   const where = (m: Pick<ModulePlan, "path" | "acc">) => ({
     module_path: accModulePath(m),
-    module_name: dotted(m.path),
+    module_name: accModuleName(m),
   });
   named.forEach((m, i) => {
     const fan_in = int(rng, 0, 12), fan_out = int(rng, 1, 15);
@@ -235,9 +265,11 @@ export function iterationEvents(plan: IterationPlan): Event[] {
       ? { dde_node_id: `build_${stemOf(m.path)}` }
       : undefined;
     const f = { ...where(m), fan_in, fan_out, instability };
-    acc("MODULE_ANALYZED", ta + 2_000 + i * 1_500, f, md);
+    // Modules are analysed in pairs, each pair in one millisecond.
+    burst(acc("MODULE_ANALYZED", ta + 2_000 + Math.floor(i / 2) * 1_500, f, md));
   });
-  const tg = ta + 4_000 + named.length * 1_500, findings = mods.filter((m) => m.violation);
+  const tg = ta + 4_000 + Math.ceil(named.length / 2) * 1_500;
+  const findings = mods.filter((m) => m.violation);
   acc("GRAPH_BUILT", tg, { message: `${named.length} modules` });
   findings.forEach((m, i) => {
     const target_module = dotted(mods[(mods.indexOf(m) + 1) % mods.length].path);
@@ -260,13 +292,16 @@ export function iterationEvents(plan: IterationPlan): Event[] {
   return finish(plan, drafts, rng);
 }
 
-/** Per stream: timestamps made strictly increasing (distinct dedup keys), ids in time order. */
+/**
+ * Per stream: timestamps made strictly increasing but for planned bursts (distinct events in one
+ * millisecond), ids in time order.
+ */
 function finish(plan: IterationPlan, drafts: Draft[], rng: Rng): Event[] {
   const out: Event[] = [];
   for (const stream of ["dde", "bdv", "acc"] as const) {
     let prev = -Infinity, n = 0;
     for (const d of drafts.filter((x) => x.stream === stream).sort((a, b) => a.ts - b.ts)) {
-      prev = d.ts = Math.max(d.ts, prev + 1);
+      prev = d.ts = d.burst ? Math.max(d.ts, prev) : Math.max(d.ts, prev + 1);
       const event_id = `${plan.id}-${stream}-${pad(++n)}`, producer = PRODUCER[stream];
       const e: Event = {
         event_id,

@@ -8,7 +8,7 @@
  *     deno run --allow-write=rules/tests bench/gen_labels.ts
  * @module
  */
-import { contractId, dotted, type IterationPlan, stemOf } from "./corpus.ts";
+import { contractId, type IterationPlan, moduleKey, stemOf } from "./corpus.ts";
 import { expectedLinks, nearMisses, SAMPLE_PLANS } from "./sample_plans.ts";
 
 interface Endpoint {
@@ -67,7 +67,7 @@ function otherNonMatches(plan: IterationPlan): LabelLine[] {
     const stem = stemOf(m.path), other = stemOf(next(i).path);
     if (m.accNodeId) {
       out.push({
-        left: at(it, `Module:${dotted(m.path)}`),
+        left: at(it, `Module:${moduleKey(m)}`),
         right: at(it, `Task:build_${other}`),
         match: false,
         family: "explicit_id",
@@ -103,10 +103,11 @@ function acrossIterations(plans: IterationPlan[]): LabelLine[] {
   for (const [i, a] of plans.entries()) {
     for (const b of plans.slice(i + 1)) {
       for (const m of a.modules) {
-        if (!b.modules.some((x) => x.path === m.path)) continue;
+        const there = b.modules.find((x) => x.path === m.path);
+        if (!there) continue;
         out.push({
           left: at(a.id, `Artifact:src/${m.path}.py`),
-          right: at(b.id, `Module:${dotted(m.path)}`),
+          right: at(b.id, `Module:${moduleKey(there)}`),
           match: false,
           family: "cross_iteration",
           note: `the same module in ${a.id} and ${b.id}: links never cross iterations`,

@@ -27,9 +27,9 @@ const at = (lines: Line[], [id, type, field, value]: Select) =>
     l.event?.iteration_id === id && l.event.event_type === type && l.event[field] === value
   );
 /** A new emission derived from `e`: a fresh event_id (`…-9001`), changed and dropped fields. */
-const variant = (e: Event, changes: Event, drop?: string) => {
+const variant = (e: Event, changes: Event, ...drop: string[]) => {
   const v: Event = { ...e, event_id: String(e.event_id).replace(/\d+$/, "9001"), ...changes };
-  if (drop) delete v[drop];
+  for (const f of drop) delete v[f];
   return v;
 };
 const later = (e: Event, ms: number) => (e.timestamp as number) + ms;
@@ -62,15 +62,9 @@ const MALFORMED: { select: Select; note: string; make: (e: Event) => string | Ui
   make: (e) => json(variant(e, { timestamp: "yesterday" })),
 }, {
   select: ["it-0003", "ARTIFACT_CREATED", "node_id", "build_audit_logger"],
-  note: "mapping_error: ARTIFACT_CREATED without `artifact_path` (schema-valid, no Artifact key)",
-  make: (e) =>
-    json(
-      variant(
-        e,
-        { artifact_id: "art-audit_logger-5e1f0c2a", timestamp: later(e, 250) },
-        "artifact_path",
-      ),
-    ),
+  note: "mapping_error: ARTIFACT_CREATED with neither `artifact_path` nor `artifact_id` " +
+    "(schema-valid, names no Artifact)",
+  make: (e) => json(variant(e, { timestamp: later(e, 250) }, "artifact_path", "artifact_id")),
 }, {
   select: ["it-0003", "STEP_EXECUTED", "scenario_id", "sc-stock_tracker-1"],
   note: "decode_error: invalid UTF-8 (bytes 0xff 0xfe inside `step_text`)",
@@ -195,8 +189,8 @@ ${links(nearMisses(p))}
     "interleaved in time order (consecutive iterations overlap by under a minute), plus",
     `${duplicates.length} duplicate lines and ${malformed.length} malformed lines; ${moved.length} of the distinct events`,
     "are out of order or late. A run should pass all distinct events and the schema-valid",
-    "ARTIFACT_CREATED without a path through decoding and validation, drop the duplicates, and",
-    `dead-letter the ${malformed.length} malformed lines (that ARTIFACT_CREATED at the mapping stage).`,
+    "ARTIFACT_CREATED that names no artifact through decoding and validation, drop the duplicates,",
+    `and dead-letter the ${malformed.length} malformed lines (that ARTIFACT_CREATED at the mapping stage).`,
   ].join("\n");
   return `# Sample events
 
@@ -206,10 +200,16 @@ by hand. The plans and the expectations below live in \`bench/sample_plans.ts\` 
 
 ${summary}
 
-Entities are written \`Label:key\`; a Module by its \`module_name\`. Modules with an exact or messy
-\`module_path\` also carry \`module_name\`, so the fuzzy rule agrees with the exact rule on them. Links
-never cross iterations: \`api/user_service\` is in it-0001 and it-0002, \`billing/invoice_store\` in
-it-0001 and it-0003, and each iteration's entities link only among themselves.
+Entities are written \`Label:key\`; a Module by its normalised \`module_path\` when acc gives one,
+else by its \`module_name\` (pipeline.yaml: \`first_of\`). Modules with an exact or messy
+\`module_path\` also carry \`module_name\`, so the fuzzy rule agrees with the exact rule on them;
+\`path_only\` modules carry no name and link by the exact rule alone. Links never cross iterations:
+\`api/user_service\` is in it-0001 and it-0002, \`billing/invoice_store\` in it-0001 and it-0003, and
+each iteration's entities link only among themselves.
+
+Same-millisecond bursts of distinct events, which must all be processed: each iteration's contracts
+are locked (and validated) by one task at once, its first two feature files start in the same
+millisecond, and its modules are analysed two at a time.
 
 ${iterations.join("\n")}
 ## Malformed lines

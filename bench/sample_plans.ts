@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  accModuleName,
   accModulePath,
   type AccVariant,
   artifactPath,
@@ -12,6 +13,7 @@ import {
   dotted,
   featureFile,
   type IterationPlan,
+  moduleKey,
   type ModulePlan,
   nearMissModule,
   stemOf,
@@ -32,7 +34,10 @@ const contract = (name: string, version: string, idInScenario: boolean) => ({
   contract: { name, version, idInScenario },
 });
 
-/** Modules 0–3 of each iteration exercise exact, messy, name-only and other-root acc paths. */
+/**
+ * Modules 0–3 of each iteration exercise exact, messy, name-only and other-root acc paths; one
+ * module per iteration is analysed by its path only.
+ */
 export const SAMPLE_PLANS: IterationPlan[] = [{
   id: "it-0001",
   start: START,
@@ -45,7 +50,7 @@ export const SAMPLE_PLANS: IterationPlan[] = [{
       buildRetry: true,
       violation: "LAYERING_VIOLATION",
     }),
-    mod("catalog/product_index", "exact", 2, {
+    mod("catalog/product_index", "path_only", 2, {
       ...contract("ProductAPI", "v2", false),
       violation: "COUPLING_ALERT",
     }),
@@ -67,7 +72,7 @@ export const SAMPLE_PLANS: IterationPlan[] = [{
       ...contract("CartAPI", "v1", false),
       violation: "COUPLING_ALERT",
     }),
-    mod("search/index_builder", "exact", 0, { violation: "VIOLATION_DETECTED" }),
+    mod("search/index_builder", "path_only", 0, { violation: "VIOLATION_DETECTED" }),
   ],
   cycle: [],
   nearMissTag: "@contract:PaymentAPI:v1",
@@ -86,14 +91,17 @@ export const SAMPLE_PLANS: IterationPlan[] = [{
       outcomes: ["SKIPPED", "PASSED"],
     }),
     mod("reporting/report_builder", "other_path", 0, { buildRetry: true }),
-    mod("admin/audit_logger", "exact", 2, { violation: "LAYERING_VIOLATION" }),
+    mod("admin/audit_logger", "path_only", 2, { violation: "LAYERING_VIOLATION" }),
   ],
   cycle: ["inventory.stock_tracker", "billing.invoice_store", "shipping.shipment_tracker"],
   nearMissTag: "@contract:ShipmentAPI:v2",
 }];
 
 export type Family = "explicit_id" | "file_path_exact" | "file_path_fuzzy" | "tag" | "heuristic";
-/** A pair of entities (`Label:natural key`, Module by module_name) within one iteration. */
+/**
+ * A pair of entities (`Label:natural key`; a Module by its normalised module_path, else its
+ * module_name) within one iteration.
+ */
 export interface ExpectedLink {
   iteration_id: string;
   family: Family;
@@ -109,19 +117,21 @@ export function expectedLinks(plan: IterationPlan): ExpectedLink[] {
     out.push({ iteration_id: plan.id, family, left, right, why });
   for (const m of plan.modules) {
     const stem = stemOf(m.path), c = m.contract, path = accModulePath(m);
-    const art = `Artifact:${artifactPath(m.path)}`, module = `Module:${dotted(m.path)}`;
+    const art = `Artifact:${artifactPath(m.path)}`, module = `Module:${moduleKey(m)}`;
     const sc = (k: number) => `Scenario:sc-${stem}-${k}`;
     if (c?.idInScenario) link("explicit_id", sc(2), `Contract:${contractId(c)}`, "bdv contract_id");
     if (m.bdvNodeId) {
       link("explicit_id", sc(m.scenarios), `Task:test_${stem}`, "bdv metadata.dde_node_id");
     }
     if (m.accNodeId) link("explicit_id", module, `Task:build_${stem}`, "acc metadata.dde_node_id");
-    const pathed = m.acc === "exact" || m.acc === "messy";
-    if (pathed) link("file_path_exact", art, module, `module_path ${JSON.stringify(path)}`);
-    const why = pathed
+    const exact = m.acc === "exact" || m.acc === "messy" || m.acc === "path_only";
+    if (exact) link("file_path_exact", art, module, `module_path ${JSON.stringify(path)}`);
+    const why = exact
       ? "module_name; agrees with the exact rule"
-      : `module_path ${JSON.stringify(path)}`;
-    link("file_path_fuzzy", art, module, `${dotted(m.path)} (${why})`);
+      : path
+      ? `module_path ${JSON.stringify(path)} is another root`
+      : "no module_path";
+    if (accModuleName(m)) link("file_path_fuzzy", art, module, `${dotted(m.path)} (${why})`);
     if (m.scenarios) link("file_path_fuzzy", `Feature:${featureFile(stem)}`, art, "same stem");
     if (c) link("tag", sc(1), `Contract:${contractId(c)}`, `@contract:${c.name}:${c.version}`);
     for (let k = 1; k <= m.scenarios; k++) {
@@ -139,7 +149,7 @@ export function nearMisses(plan: IterationPlan): ExpectedLink[] {
     [
       "file_path_fuzzy",
       art,
-      `Module:${dotted(miss)}`,
+      `Module:${moduleKey({ path: miss, acc: "exact" })}`,
       `${artifactPath(miss)}: no such artifact, exact or fuzzy`,
     ],
     ["file_path_fuzzy", `Feature:${featureFile(typo)}`, art, `stem ${typo} is not ${stem}`],

@@ -38,7 +38,7 @@ import { createRegistry } from "../src/registry/mod.ts";
 import { produce } from "../src/cli/produce.ts";
 import { ensureTopics } from "../src/cli/topics.ts";
 import { createDecoder } from "../src/codecs/mod.ts";
-import { idempotencyKey } from "../src/dedup/mod.ts";
+import { identify } from "../src/dedup/mod.ts";
 import { createRedisStore, schema as redisSchema } from "../src/dedup/redis.ts";
 import {
   corpusOf,
@@ -309,7 +309,7 @@ try {
     const keys = list.map((value, i) => {
       const d = decode({ value, format: "json", position: { kind: "file", path: "-", line: i } });
       if (!d.ok) throw new Error(`live corpus event ${from + i}: ${d.reason}`);
-      return idempotencyKey(d.event, spec.streams.get(d.stream)!.dedupKey);
+      return identify(spec.streams.get(d.stream)!, d.event).key;
     });
     const sentAt: number[] = new Array(list.length);
     log(`producing ${fmt(rate)} events/s for ${seconds} s`);
@@ -366,7 +366,10 @@ try {
   );
   const isoMs: number[] = [];
   for (const [size] of drain.seen) {
-    const ks = Array.from({ length: size }, () => crypto.randomUUID() + crypto.randomUUID());
+    const ks = Array.from({ length: size }, () => ({
+      key: crypto.randomUUID() + crypto.randomUUID(),
+      digest: crypto.randomUUID().replaceAll("-", ""),
+    }));
     const t0 = performance.now();
     await iso.seen(ks);
     isoMs.push(performance.now() - t0);

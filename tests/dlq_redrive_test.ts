@@ -88,11 +88,11 @@ Deno.test("dlq redrive re-injects dead letters after a fix, reports them, and do
       f.category,
     ]).sort(),
     [
-      ["131", "schema_violation", "schema_violation"],
+      ["130", "schema_violation", "schema_violation"],
       ["24", "decode_error", "decode_error"],
       ["266", "mapping_error", "mapping_error"],
-      ["297", "decode_error", "decode_error"],
-      ["65", "schema_violation", "schema_violation"],
+      ["281", "decode_error", "decode_error"],
+      ["49", "schema_violation", "schema_violation"],
     ],
   );
   for (const f of report.failures) assert.ok(f.reason.length > 10, f.reason);
@@ -100,11 +100,11 @@ Deno.test("dlq redrive re-injects dead letters after a fix, reports them, and do
   const after = await letters();
   assert.equal(after.length, 11);
   assert.deepEqual(after.slice(6).map((l) => [l.position.line, l.redriven]).sort(), [
-    [131, 1],
+    [130, 1],
     [24, 1],
     [266, 1],
-    [297, 1],
-    [65, 1],
+    [281, 1],
+    [49, 1],
   ]);
   assert.equal(after[6].format, "json");
 

@@ -91,17 +91,17 @@ Deno.test("run on the samples finds exactly the expected links, dead letters and
     dead.map((d) => [d.position.line, d.category]),
     [
       [24, "decode_error"],
-      [65, "schema_violation"],
-      [131, "schema_violation"],
-      [135, "schema_violation"],
+      [49, "schema_violation"],
+      [130, "schema_violation"],
+      [136, "schema_violation"],
       [266, "mapping_error"],
-      [297, "decode_error"],
+      [281, "decode_error"],
     ],
   );
   for (const d of dead) {
     assert.ok(d.reason.length > 10 && d.policy && d.time > 0, JSON.stringify(d));
   }
-  assert.equal(dead.find((d) => d.position.line === 297).payload_encoding, "base64");
+  assert.equal(dead.find((d) => d.position.line === 281).payload_encoding, "base64");
   await Deno.remove(state, { recursive: true });
 });
 

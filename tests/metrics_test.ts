@@ -101,7 +101,7 @@ Deno.test("/metrics after a run on the samples counts exactly the known input", 
     assert.deepEqual(byLabel(m, "ics_link_versions_total"), { "": 65 });
     assert.deepEqual(byLabel(m, "ics_correlation_links_retracted_total"), { "": 0 });
     assert.deepEqual(byLabel(m, "ics_correlation_links_total", "rule"), {
-      "artifact-module-name": 15,
+      "artifact-module-name": 12,
       "artifact-module-path": 9,
       "feature-artifact-stem": 12,
       "module-task-node-id": 3,

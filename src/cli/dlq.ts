@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { compile, type Pipeline, run } from "../runtime/mod.ts";
 import { DLQ_CATEGORIES, type DlqCategory, type RawRecord } from "../core/types.ts";
 import { UserError } from "../core/errors.ts";
-import { idempotencyKey } from "../dedup/mod.ts";
+import { identify } from "../dedup/mod.ts";
 import { MappingError } from "../mapping/mod.ts";
 import { describe, schema as dlqSourceSchema } from "../sources/dlq.ts";
 import { COMMON_FLAGS, COMMON_OPTIONS, EXIT, load } from "./_common.ts";
@@ -191,15 +191,14 @@ async function predict(
       const d = p.decoder(record);
       if (!d.ok) tally(record, { category: d.category, reason: d.reason });
       else {
-        const key = idempotencyKey(d.event, p.spec.streams.get(d.stream)!.dedupKey);
-        decoded.push({ record, d, key });
+        decoded.push({ record, d, ...identify(p.spec.streams.get(d.stream)!, d.event) });
       }
     }
-    const seen = decoded.length ? await p.dedup.seen(decoded.map((e) => e.key)) : [];
-    const keys = new Set<string>();
-    decoded.forEach(({ record, d, key }, i) => {
-      if (seen[i] || keys.has(key)) return tally(record, "duplicate");
-      keys.add(key);
+    const seen = decoded.length ? await p.dedup.seen(decoded) : [];
+    const events = new Set<string>();
+    decoded.forEach(({ record, d, key, digest }, i) => {
+      if (seen[i] === "seen" || events.has(`${key}:${digest}`)) return tally(record, "duplicate");
+      events.add(`${key}:${digest}`);
       try {
         p.mapper.map(d.stream, d.event);
         tally(record, "recovered");

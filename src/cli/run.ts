@@ -97,7 +97,15 @@ export function summary(
     } events/s`,
     line("events read", `${received} (${by(t.series("events_received_total"), "stream")})`),
     line("processed", `${t.get("events_processed_total")}`),
-    line("duplicates", `${t.get("dedup_dropped_total")} dropped`),
+    line(
+      "duplicates",
+      `${t.get("dedup_dropped_total")} dropped` +
+        (t.get("dedup_collisions_total")
+          ? `; ${t.get("dedup_collisions_total")} key collisions processed as distinct events (${
+            by(t.series("dedup_collisions_total"), "stream")
+          })`
+          : ""),
+    ),
     line(
       "entities",
       `${t.get("entity_versions_total")} node versions, ${

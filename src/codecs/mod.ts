@@ -130,6 +130,12 @@ function plausible(
   for (const f of ["event_id", "iteration_id"] as const) {
     if (event[f].trim() === "") return fail("schema_violation", `field "${f}" is empty`, name);
   }
+  for (const f of stream.pathFields) {
+    const problem = pathProblem(readField(event, f));
+    if (problem) {
+      return fail("schema_violation", `field "${f}" is not a repo-relative path: ${problem}`, name);
+    }
+  }
   for (const f of stream.idFields) {
     const value = readField(event, f);
     if (hasControl(value)) {
@@ -142,12 +148,6 @@ function plausible(
         `field "${f}" is ${bytes} bytes long, more than max_id_bytes (${limits.max_id_bytes})`,
         name,
       );
-    }
-  }
-  for (const f of stream.pathFields) {
-    const problem = pathProblem(readField(event, f));
-    if (problem) {
-      return fail("schema_violation", `field "${f}" is not a repo-relative path: ${problem}`, name);
     }
   }
   const metadata = event.metadata;

@@ -77,12 +77,34 @@ export interface Source extends Lifecycle {
   writerSchema?(id: number): avro.Type | undefined;
 }
 
+/** An event as the dedup store knows it: its idempotency key and the digest of its content. */
+export interface DedupEntry {
+  key: string;
+  /** Hex digest of the event's content (all fields but event_id): what verifies a key hit. */
+  digest: string;
+  /** The key in the format of earlier versions, where it differs (see `DedupStore.legacy`). */
+  legacy?: string;
+  /** Set on commit when the key already holds other digests: this one is added to them. */
+  collision?: boolean;
+}
+
+/**
+ * `seen`: the key holds this digest (a duplicate); `collision`: the key holds only other digests
+ * (a distinct event that shares the key: processed, counted); `new`: the key is unknown.
+ */
+export type DedupVerdict = "new" | "seen" | "collision";
+
 /** Idempotency keys: checked before processing, marked seen only after the batch commits. */
 export interface DedupStore extends Lifecycle {
-  /** For each key, whether it was already seen. */
-  seen(keys: string[]): Promise<boolean[]>;
-  /** Mark keys as seen (called after every sink acknowledged their batch). */
-  commit(keys: string[]): Promise<void>;
+  /** For each entry, whether its event was seen, is new, or collides with another on its key. */
+  seen(entries: DedupEntry[]): Promise<DedupVerdict[]>;
+  /** Remember the entries (called after every sink acknowledged their batch). */
+  commit(entries: DedupEntry[]): Promise<void>;
+  /**
+   * True while the store may hold keys written in the format of earlier versions: the runtime
+   * then sets `legacy` on entries whose key differs in that format, and a legacy hit is `seen`.
+   */
+  legacy?: boolean;
 }
 
 /** Asks a graph store for versions. Times are epoch ms. */

@@ -47,8 +47,13 @@ export interface Envelope {
   record: RawRecord;
   stream: string;
   event: Event;
-  /** Idempotency key: hex SHA-256 of the configured key fields. */
+  /** Idempotency key: hex SHA-256 of the key fields of its event type. */
   key: string;
+  /**
+   * Hex digest of the event's content (every field but event_id): two events with one digest are
+   * the same event. Metric rows are idempotent on it.
+   */
+  digest: string;
 }
 
 export const DLQ_CATEGORIES = [

@@ -9,6 +9,9 @@
  */
 import { z } from "zod";
 import { LABEL, PROPERTY } from "../core/identifiers.ts";
+import { normalizePath } from "../core/paths.ts";
+
+export { normalizePath };
 
 /** A property value as comparable text: trimmed strings, numbers and booleans; otherwise undefined. */
 export function textOf(value: unknown): string | undefined {
@@ -17,13 +20,6 @@ export function textOf(value: unknown): string | undefined {
     return String(value);
   }
   return undefined;
-}
-
-/** Strip leading `./`, turn `\` into `/`, collapse duplicate slashes and `/./`, drop a trailing slash. */
-export function normalizePath(path: string): string {
-  let p = path.trim().replaceAll("\\", "/").replace(/\/{2,}/g, "/").replace(/\/(\.\/)+/g, "/");
-  while (p.startsWith("./")) p = p.slice(2);
-  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
 }
 
 /**

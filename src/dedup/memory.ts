@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import type { ComponentDef, DedupStore } from "../core/component.ts";
+import type { ComponentDef, DedupEntry, DedupStore, DedupVerdict } from "../core/component.ts";
 
 export const schema = z.strictObject({
   type: z.literal("memory"),
@@ -15,14 +15,12 @@ export const schema = z.strictObject({
 }).describe("Keep idempotency keys in process memory (lost on restart).");
 
 /**
- * Keys are kept compact: the first 128 bits of the hex digest as an 8-character string (a fresh
- * flat string, not a slice pinning the 64-character original), and the expiry in whole
- * seconds (a small integer, no boxed number): about a third of the memory per key.
+ * 128 bits of a hex digest as eight UTF-16 code units of 16 bits each: one new flat string (not a
+ * slice pinning the original), a quarter of the hex text's memory.
  */
-function compact(key: string): string {
-  if (key.length !== 64) return key;
-  // 128 bits as eight UTF-16 code units of 16 bits each: one new flat 8-character string.
-  const unit = (i: number) => parseInt(key.slice(i, i + 4), 16);
+function compact(hex: string): string {
+  if (hex.length < 32) return hex;
+  const unit = (i: number) => parseInt(hex.slice(i, i + 4), 16);
   return String.fromCharCode(
     unit(0),
     unit(4),
@@ -35,35 +33,53 @@ function compact(key: string): string {
   );
 }
 
+/**
+ * An entry's value is one string: its expiry in whole epoch seconds as two 16-bit code units,
+ * then the compact digests seen under the key, eight units each (usually one).
+ */
+const expiryOf = (v: string) => v.charCodeAt(0) * 0x10000 + v.charCodeAt(1);
+const withExpiry = (until: number, digests: string) =>
+  String.fromCharCode(Math.floor(until / 0x10000), until % 0x10000) + digests;
+
+function holds(value: string, digest: string): boolean {
+  for (let i = 2; i < value.length; i += 8) if (value.startsWith(digest, i)) return true;
+  return false;
+}
+
 export function createMemoryStore(
   maxEntries: number,
   ttlSeconds: number,
   now: () => number = Date.now,
 ): DedupStore {
-  const expiry = new Map<string, number>(); // compact key → expiry, epoch seconds
-  const seconds = () => Math.floor(now() / 1000);
+  const entries = new Map<string, string>(); // compact key → expiry + digests
+  const live = (k: string): string | undefined => {
+    const v = entries.get(k);
+    if (v === undefined) return undefined;
+    if (expiryOf(v) > now() / 1000) return v;
+    entries.delete(k);
+    return undefined;
+  };
   return {
-    seen(keys) {
-      const t = now() / 1000;
-      return Promise.resolve(keys.map((key) => {
-        const k = compact(key);
-        const until = expiry.get(k);
-        if (until === undefined) return false;
-        if (until > t) return true;
-        expiry.delete(k);
-        return false;
+    seen(batch) {
+      return Promise.resolve(batch.map((e): DedupVerdict => {
+        const v = live(compact(e.key));
+        if (v === undefined) return "new";
+        return holds(v, compact(e.digest)) ? "seen" : "collision";
       }));
     },
-    commit(keys) {
-      const until = seconds() + ttlSeconds;
-      for (const key of keys) {
-        const k = compact(key);
-        expiry.delete(k); // re-insert at the end: it is now the newest
-        expiry.set(k, until);
+    commit(batch: DedupEntry[]) {
+      const until = Math.floor(now() / 1000) + ttlSeconds;
+      for (const e of batch) {
+        const k = compact(e.key);
+        const d = compact(e.digest);
+        const v = live(k);
+        const digests = v === undefined ? d : holds(v, d) ? v.slice(2) : v.slice(2) + d;
+        entries.delete(k); // re-insert at the end: it is now the newest
+        entries.set(k, withExpiry(until, digests));
       }
-      for (const key of expiry.keys()) {
-        if (expiry.size <= maxEntries) break;
-        expiry.delete(key);
+      for (const key of entries.keys()) {
+        if (entries.size <= maxEntries) break;
+        entries.delete(key);
       }
       return Promise.resolve();
     },

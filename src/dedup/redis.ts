@@ -1,7 +1,14 @@
 /**
- * Redis dedup store (services target): a key per idempotency key, `SET key 1 EX ttl NX` once its
- * batch is committed. Every call is ONE pipelined round trip, whatever the batch size: `seen()`
- * sends a few `MGET`s, `commit()` one `SET … NX` per key, all in one write.
+ * Redis dedup store (services target): a key per idempotency key, holding the content digests of
+ * the events seen under it (`SET key digest EX ttl NX` once its batch is committed; a colliding
+ * event's digest is appended, comma-separated). Every call is ONE pipelined round trip, whatever
+ * the batch size: `seen()` sends a few `MGET`s, `commit()` one `SET … NX` per key, all in one
+ * write.
+ *
+ * Upgrades: earlier versions keyed events by one id field per stream and stored "1". For
+ * `ttl_seconds` after this version first meets a Redis holding such keys, `seen()` also looks up
+ * each event's key in that format (same round trip) and takes a hit as seen, so a re-send of an
+ * event processed before the upgrade is not processed again.
  *
  * The client fails fast instead of queueing: no offline queue, one retry per request, and a
  * command timeout. A connection problem surfaces as a {@link RetriableError}, so the runtime retries
@@ -11,7 +18,7 @@
 import { z } from "zod";
 // The client is loaded on first use: the embedded target never pays for it (nor its env reads).
 import type { Redis } from "ioredis";
-import type { ComponentDef, Context, DedupStore } from "../core/component.ts";
+import type { ComponentDef, Context, DedupStore, DedupVerdict } from "../core/component.ts";
 import { RetriableError } from "../core/errors.ts";
 import { readConfigFile, readSecret, redact, redactError } from "../core/secrets.ts";
 
@@ -54,6 +61,42 @@ export const schema = z.strictObject({
 }).describe("Keep idempotency keys in Redis, with a TTL (shared by every runner instance).");
 
 type Config = z.infer<typeof schema>;
+
+/** The value earlier versions stored under a key (no digest). */
+const LEGACY_VALUE = "1";
+
+/**
+ * Until when keys of the earlier format (one id field per stream, value "1") may still be live:
+ * `ttl_seconds` after this store first ran against the Redis, if that Redis held keys under the
+ * prefix then; never for a fresh one. Kept in `<prefix>format` as "2 <epoch ms>".
+ */
+async function legacyWindow(
+  client: Redis,
+  prefix: string,
+  ttlSeconds: number,
+  exec: (p: ReturnType<Redis["pipeline"]>) => Promise<unknown[]>,
+): Promise<number> {
+  const marker = `${prefix}format`;
+  const [existing] = await exec(client.pipeline().get(marker));
+  if (typeof existing !== "string") {
+    // First run of this format: did an earlier version leave keys under the prefix?
+    let cursor = "0";
+    let found = false;
+    for (let calls = 0; calls < 1000 && !found; calls++) {
+      const [reply] = await exec(
+        client.pipeline().scan(cursor, "MATCH", `${prefix}*`, "COUNT", 10_000),
+      );
+      const [next, keys] = reply as [string, string[]];
+      found = keys.some((k) => k !== marker);
+      cursor = next;
+      if (cursor === "0") break;
+    }
+    await exec(client.pipeline().set(marker, `2 ${found ? Date.now() : 0}`, "NX"));
+  }
+  const [value] = await exec(client.pipeline().get(marker));
+  const since = Number(String(value).split(" ")[1] ?? 0);
+  return since > 0 ? since + ttlSeconds * 1000 : 0;
+}
 
 /** Keys per MGET: bounds a single command's size; all MGETs still go in one pipeline. */
 const MGET_CHUNK = 1000;
@@ -133,21 +176,45 @@ export async function createRedisStore(
   }
 
   const prefix = config.key_prefix;
+  const legacyUntil = await legacyWindow(client, prefix, ttlSeconds, exec);
   return {
-    async seen(keys) {
-      if (keys.length === 0) return [];
-      const pipeline = client.pipeline();
-      for (let i = 0; i < keys.length; i += MGET_CHUNK) {
-        pipeline.mget(keys.slice(i, i + MGET_CHUNK).map((k) => prefix + k));
-      }
-      const replies = (await exec(pipeline)) as (string | null)[][];
-      return replies.flat().map((v) => v !== null);
+    get legacy() {
+      return Date.now() < legacyUntil;
     },
-    async commit(keys) {
-      if (keys.length === 0) return;
+    async seen(entries) {
+      if (entries.length === 0) return [];
       const pipeline = client.pipeline();
-      // NX: a key already seen keeps its first expiry (a replay does not extend it).
-      for (const k of keys) pipeline.set(prefix + k, "1", "EX", ttlSeconds, "NX");
+      for (let i = 0; i < entries.length; i += MGET_CHUNK) {
+        pipeline.mget(entries.slice(i, i + MGET_CHUNK).map((e) => prefix + e.key));
+      }
+      // Keys in the format of earlier versions, while their state may still be live.
+      const legacy = Date.now() < legacyUntil ? entries.filter((e) => e.legacy) : [];
+      for (let i = 0; i < legacy.length; i += MGET_CHUNK) {
+        pipeline.mget(legacy.slice(i, i + MGET_CHUNK).map((e) => prefix + e.legacy));
+      }
+      const values = ((await exec(pipeline)) as (string | null)[][]).flat();
+      const legacySeen = new Set(legacy.filter((_, i) => values[entries.length + i] !== null));
+      return entries.map((e, i): DedupVerdict => {
+        const v = values[i];
+        if (v === null) return legacySeen.has(e) ? "seen" : "new";
+        // "1": a key written by an earlier version, which kept no digest: taken as seen.
+        return v === LEGACY_VALUE || v.split(",").includes(e.digest) ? "seen" : "collision";
+      });
+    },
+    async commit(entries) {
+      if (entries.length === 0) return;
+      const pipeline = client.pipeline();
+      for (const e of entries) {
+        const k = prefix + e.key;
+        if (e.collision) {
+          // Beside the digests already there; EXPIRE NX gives a key that vanished meanwhile a TTL.
+          pipeline.append(k, `,${e.digest}`);
+          pipeline.expire(k, ttlSeconds, "NX");
+        } else {
+          // NX: a key already seen keeps its first expiry (a replay does not extend it).
+          pipeline.set(k, e.digest, "EX", ttlSeconds, "NX");
+        }
+      }
       await exec(pipeline);
     },
     async check() {

@@ -227,17 +227,25 @@ Deno.test("graph model rescores a link when a second rule fires later: noisy_or,
     artifact_path: "src/api/user_service.py",
   });
   const analysed = (at: number, fields: Record<string, unknown> = {}) =>
-    ev("MODULE_ANALYZED", at, { analysis_id: "an-1", module_name: "api.user_service", ...fields });
+    ev("MODULE_ANALYZED", at, {
+      analysis_id: "an-1",
+      module_path: "./src/api/user_service.py",
+      ...fields,
+    });
   const N1 = N + 1000, N2 = N + 2000;
 
   await batch(model, store, [artifact, analysed(4000)], N1);
   const [first] = await links(store);
-  assert.equal((first.props as LinkProps).confidence, 0.7);
+  assert.equal((first.props as LinkProps).confidence, 0.9);
   assert.equal(first.valid_from, T + 4000); // max(1000, 4000)
 
-  const result = await batch(model, store, [
-    analysed(6000, { module_path: "./src/api/user_service.py" }),
-  ], N2);
+  // The same module (keyed by its path) is later reported with its dotted name too.
+  const result = await batch(
+    model,
+    store,
+    [analysed(6000, { module_name: "api.user_service" })],
+    N2,
+  );
   assert.deepEqual(
     result.changes.closed.filter((c) => c.kind === "link"),
     [{ kind: "link", version_id: first.version_id, at: N2 }],
@@ -256,7 +264,7 @@ Deno.test("graph model rescores a link when a second rule fires later: noisy_or,
   assert.equal(now.observed_at, N2);
   // What did we believe about the link between the batches? The first score.
   const before = await store.query({ kind: "link", known_at: N1 + 500 });
-  assert.deepEqual(before.map((v) => (v.props as LinkProps).confidence), [0.7]);
+  assert.deepEqual(before.map((v) => (v.props as LinkProps).confidence), [0.9]);
   await store.close();
 });
 

@@ -3,12 +3,13 @@
  * `relationships` declare. Config, not code: nothing here knows about tasks or modules.
  * @module
  */
-import type { EntityMapping, RelationshipMapping } from "../spec/mod.ts";
+import type { EntityMapping, KeyAlternatives, RelationshipMapping } from "../spec/mod.ts";
 import type { EntityObservation, Event, RelationshipObservation } from "../core/types.ts";
 import { Buffer } from "node:buffer";
 import { readField } from "../core/fields.ts";
 import { MAX_ENTITY_ID_BYTES } from "../core/identifiers.ts";
 import { entityId } from "../graph/mod.ts";
+import { normalizePath } from "../core/paths.ts";
 
 export interface Mapped {
   entities: EntityObservation[];
@@ -50,14 +51,9 @@ export function createMapper(
       const out: Mapped = { entities: [], relationships: [] };
       if (!mappings) return out;
       for (const m of mappings.entities) {
-        const key = keyOf(event, m.key);
-        if (!key) {
-          throw new MappingError(
-            `${event.event_type} maps to ${m.label}, whose key ${
-              fieldList(m.key)
-            } is missing or empty`,
-          );
-        }
+        // An entity the event cannot name is not observed; the event may still name others.
+        const key = keyOf(event, m.keys, m.pathFields);
+        if (!key) continue;
         checkIdSize(m.label, event.iteration_id, key);
         const props: Record<string, unknown> = {};
         for (const p of m.properties) {
@@ -77,8 +73,8 @@ export function createMapper(
         });
       }
       for (const r of mappings.relationships) {
-        const from = keyOf(event, r.from.key);
-        const to = keyOf(event, r.to.key);
+        const from = keyOf(event, r.from.keys, r.pathFields);
+        const to = keyOf(event, r.to.keys, r.pathFields);
         // A relationship whose endpoint is absent from this event is simply not asserted.
         if (!from || !to) continue;
         checkIdSize(r.from.label, event.iteration_id, from);
@@ -91,23 +87,42 @@ export function createMapper(
           time: event.timestamp,
         });
       }
+      // EVENTS.md: only an event that names nothing it could be about is a mapping error.
+      if (out.entities.length === 0 && mappings.entities.length > 0) {
+        throw new MappingError(
+          `${event.event_type} names nothing it could be about: ${
+            mappings.entities.map((m) => `${m.label} needs ${alternatives(m.keys)}`).join("; ")
+          }`,
+        );
+      }
       return out;
     },
   };
 }
 
-/** The key values as strings, or undefined when one is missing, empty or blank. */
-function keyOf(event: Event, fields: string[]): string[] | undefined {
-  const key: string[] = [];
-  for (const f of fields) {
-    const v = readField(event, f);
-    // A blank id ("", "  ") names nothing: it would merge unrelated events into one entity.
-    if (v === null || v === undefined || (typeof v === "string" && v.trim() === "")) {
-      return undefined;
+/**
+ * The first key alternative whose fields are all present, as strings, or undefined when none
+ * is. A missing, empty or blank value does not name anything: it would merge unrelated events
+ * into one entity. Values of path fields are normalised (`./src//a\b.py` is `src/a/b.py`).
+ */
+function keyOf(
+  event: Event,
+  alternatives: KeyAlternatives,
+  pathFields: ReadonlySet<string>,
+): string[] | undefined {
+  next: for (const fields of alternatives) {
+    const key: string[] = [];
+    for (const f of fields) {
+      const v = readField(event, f);
+      if (v === null || v === undefined || (typeof v === "string" && v.trim() === "")) {
+        continue next;
+      }
+      const text = typeof v === "string" ? v : JSON.stringify(v);
+      key.push(pathFields.has(f) ? normalizePath(text) : text);
     }
-    key.push(typeof v === "string" ? v : JSON.stringify(v));
+    return key;
   }
-  return key;
+  return undefined;
 }
 
 /** The entity's id must fit the graph stores' indexes (long ids are refused before, too). */
@@ -121,6 +136,7 @@ function checkIdSize(label: string, iteration: string, key: string[]) {
   }
 }
 
-function fieldList(fields: string[]): string {
-  return fields.map((f) => `"${f}"`).join(", ");
+/** `"module_path", else "module_name"`. */
+function alternatives(keys: KeyAlternatives): string {
+  return keys.map((k) => k.map((f) => `"${f}"`).join(" and ")).join(", else ");
 }

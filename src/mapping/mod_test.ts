@@ -63,12 +63,11 @@ Deno.test("mapper turns a task event into a Task with its non-null properties an
   }]);
 });
 
-Deno.test("mapper throws a MappingError naming the event, label and key when the key is missing", () => {
+Deno.test("mapper throws a MappingError only when the event names nothing it could be about", () => {
   const { stream, event: e } = event({
     event_type: "ARTIFACT_CREATED",
     workflow_id: "wf-1",
     node_id: "build",
-    artifact_id: "a-1",
   });
   assert.throws(
     () => mapper.map(stream, e),
@@ -77,20 +76,75 @@ Deno.test("mapper throws a MappingError naming the event, label and key when the
       assert.equal(error.name, "MappingError");
       assert.equal(
         error.message,
-        'ARTIFACT_CREATED maps to Artifact, whose key "artifact_path" is missing or empty',
+        'ARTIFACT_CREATED names nothing it could be about: Artifact needs "artifact_path", ' +
+          'else "artifact_id"',
       );
       return true;
     },
   );
 });
 
-Deno.test("mapper treats an empty or blank key value as missing", () => {
-  for (const blank of ["", "   ", "\u00a0"]) {
-    assert.throws(
-      () => map({ event_type: "ARTIFACT_CREATED", workflow_id: "wf-1", artifact_path: blank }),
-      MappingError,
-    );
-  }
+Deno.test("mapper names an entity by the first key alternative present", () => {
+  const byId = map({
+    event_type: "ARTIFACT_CREATED",
+    workflow_id: "wf-1",
+    node_id: "build",
+    artifact_id: "a-1",
+  });
+  assert.deepEqual(byId.entities.map((e) => [e.label, e.key, e.props]), [
+    ["Artifact", ["a-1"], { artifact_id: "a-1", node_id: "build" }],
+  ]);
+  // The relationship that references the entity resolves it the same way.
+  assert.deepEqual(byId.relationships.map((r) => [r.type, r.from.key, r.to.key]), [
+    ["PRODUCED", ["build"], ["a-1"]],
+  ]);
+  const both = map({
+    event_type: "ARTIFACT_CREATED",
+    workflow_id: "wf-1",
+    artifact_id: "a-1",
+    artifact_path: "src/a.py",
+  });
+  assert.deepEqual(both.entities.map((e) => e.key), [["src/a.py"]]);
+});
+
+Deno.test("mapper keys a module by its normalised path, else by its dotted name, in every relationship", () => {
+  const byPath = map({
+    event_type: "MODULE_ANALYZED",
+    analysis_id: "an-1",
+    module_path: "./src//api\\user_service.py",
+  });
+  assert.deepEqual(byPath.entities.map((e) => [e.label, e.key]), [
+    ["Module", ["src/api/user_service.py"]],
+  ]);
+  // The property keeps what the event said; the key is normalised.
+  assert.equal(byPath.entities[0].props.module_path, "./src//api\\user_service.py");
+  assert.deepEqual(byPath.relationships.map((r) => [r.type, r.to.key]), [
+    ["ANALYZED", ["src/api/user_service.py"]],
+  ]);
+  const byName = map({
+    event_type: "LAYERING_VIOLATION",
+    analysis_id: "an-1",
+    module_name: "api.user_service",
+    rule_id: "no-upward-imports",
+  });
+  assert.deepEqual(byName.entities.map((e) => [e.label, e.key]), [
+    ["Violation", ["api.user_service", "no-upward-imports"]],
+  ]);
+  assert.deepEqual(byName.relationships.map((r) => [r.type, r.from.key, r.to.key]), [
+    ["HAS_VIOLATION", ["api.user_service"], ["api.user_service", "no-upward-imports"]],
+  ]);
+});
+
+Deno.test("mapper still processes an event that names one of its entities but not another", () => {
+  const mapped = map({
+    event_type: "SCENARIO_PASSED",
+    test_run_id: "tr-1",
+    scenario_name: "Login works",
+  });
+  assert.deepEqual(mapped.entities.map((e) => [e.label, e.key]), [
+    ["Scenario", ["Login works"]],
+  ]);
+  assert.deepEqual(mapped.relationships, []); // no feature file: no HAS_SCENARIO
 });
 
 Deno.test("mapper skips a relationship whose endpoint key is missing from the event", () => {

@@ -30,11 +30,11 @@ Deno.test("evaluate() dead-letters the malformed sample lines with their categor
     result.deadLetters.map((d) => [d.position.kind === "file" && d.position.line, d.category]),
     [
       [24, "decode_error"],
-      [65, "schema_violation"],
-      [131, "schema_violation"],
-      [135, "schema_violation"],
+      [49, "schema_violation"],
+      [130, "schema_violation"],
+      [136, "schema_violation"],
       [266, "mapping_error"],
-      [297, "decode_error"],
+      [281, "decode_error"],
     ],
   );
   assert.equal(result.telemetry.get("dedup_dropped_total"), 10);

@@ -116,7 +116,7 @@ Deno.test("plan() runs both policies over the samples and explains every change"
     const removed = report.changes.find((c) => c.change === "removed")!;
     assert.equal(
       `${removed.from.key} ~ ${removed.to.key}`,
-      "src/api/user_service.py ~ api.user_services",
+      "src/api/user_service.py ~ src/api/user_services.py",
     );
     assert.match(
       removed.why!,
@@ -137,7 +137,7 @@ Deno.test("plan() runs both policies over the samples and explains every change"
     assert.match(md, /\| `artifact-module-name` \| 3 \| 0 \| 0 \|/);
     assert.match(
       md,
-      /\| removed \| it-0001 \| `Artifact:src\/api\/user_service\.py` ~ `Module:api\.user_services` \| 0\.35 → – \|/,
+      /\| removed \| it-0001 \| `Artifact:src\/api\/user_service\.py` ~ `Module:src\/api\/user_services\.py` \| 0\.35 → – \|/,
     );
     assert.match(
       md,

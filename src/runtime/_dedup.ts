@@ -14,7 +14,7 @@
  * which stops consumption until it is back.
  * @module
  */
-import type { Context, DedupStore } from "../core/component.ts";
+import type { Context, DedupEntry, DedupStore, DedupVerdict } from "../core/component.ts";
 import { RetriableError } from "../core/errors.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
@@ -26,7 +26,7 @@ export function carryOnWhenUnavailable(
   telemetry: Telemetry,
   log: Context["log"],
 ): DedupStore {
-  const backlog = new Set<string>();
+  const backlog = new Map<string, Set<string>>(); // key → digests committed under it
   let down: string | undefined;
   let overflowed = false;
 
@@ -47,8 +47,14 @@ export function carryOnWhenUnavailable(
     if (down === undefined) return;
     let written = 0;
     while (backlog.size) { // commits made while a flush is on its way join the next one
-      const keys = [...backlog];
-      await store.commit(keys);
+      const keys = [...backlog.keys()];
+      const entries: DedupEntry[] = [];
+      for (const key of keys) {
+        [...backlog.get(key)!].forEach((digest, i) =>
+          entries.push({ key, digest, collision: i > 0 })
+        );
+      }
+      await store.commit(entries);
       for (const k of keys) backlog.delete(k);
       written += keys.length;
     }
@@ -61,9 +67,13 @@ export function carryOnWhenUnavailable(
     telemetry.health.set("dedup", "ok");
   };
 
-  const remember = (keys: string[]) => {
-    for (const k of keys) backlog.add(k);
-    for (const k of backlog) {
+  const remember = (entries: DedupEntry[]) => {
+    for (const e of entries) {
+      const digests = backlog.get(e.key);
+      if (digests) digests.add(e.digest);
+      else backlog.set(e.key, new Set([e.digest]));
+    }
+    for (const k of backlog.keys()) {
       if (backlog.size <= MAX_BACKLOG) break;
       backlog.delete(k);
       if (!overflowed) {
@@ -78,31 +88,40 @@ export function carryOnWhenUnavailable(
 
   const transient = (error: unknown): error is RetriableError => error instanceof RetriableError;
 
+  /** What the keys committed during the outage say of an entry. */
+  const local = (e: DedupEntry): DedupVerdict => {
+    const digests = backlog.get(e.key);
+    return !digests ? "new" : digests.has(e.digest) ? "seen" : "collision";
+  };
+
   return {
-    async seen(keys) {
+    async seen(entries) {
       try {
-        const seen = await store.seen(keys);
+        const seen = await store.seen(entries);
         if (down === undefined) return seen;
-        const local = keys.map((k) => backlog.has(k)); // before back() empties the backlog
+        const known = entries.map(local); // before back() empties the backlog
         await back();
-        return seen.map((s, i) => s || local[i]);
+        return seen.map((s, i) => s === "seen" || known[i] === "new" ? s : known[i]);
       } catch (error) {
         if (!transient(error)) throw error;
         unavailable(error);
-        const local = keys.map((k) => backlog.has(k));
-        telemetry.add("dedup_unchecked_total", local.filter((s) => !s).length);
-        return local;
+        const known = entries.map(local);
+        telemetry.add("dedup_unchecked_total", known.filter((s) => s === "new").length);
+        return known;
       }
     },
-    async commit(keys) {
-      if (down !== undefined) return remember(keys); // seen() brings the store back
+    async commit(entries) {
+      if (down !== undefined) return remember(entries); // seen() brings the store back
       try {
-        await store.commit(keys);
+        await store.commit(entries);
       } catch (error) {
         if (!transient(error)) throw error;
         unavailable(error);
-        remember(keys);
+        remember(entries);
       }
+    },
+    get legacy() {
+      return store.legacy;
     },
     check: () => store.check(),
     async close() {

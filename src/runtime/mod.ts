@@ -31,6 +31,7 @@ import {
   type Context,
   createComponent,
   type DeadLetterQueue,
+  type DedupEntry,
   type DedupStore,
   type GraphStore,
   type MetricsStore,
@@ -49,7 +50,7 @@ import { PermanentError, UserError } from "../core/errors.ts";
 import { redact, redactError } from "../core/secrets.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { sources } from "../sources/mod.ts";
-import { dedupStores, idempotencyKey } from "../dedup/mod.ts";
+import { dedupStores, idempotencyKey, identify } from "../dedup/mod.ts";
 import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
 import { createDecoder, type Decoder } from "../codecs/mod.ts";
 import { createMapper, type Mapper, MappingError } from "../mapping/mod.ts";
@@ -237,7 +238,8 @@ interface Processed {
   generation: number;
   /** Dead letters with the index of their record in the batch (they keep source order). */
   dead: { at: number; letter: DeadLetter }[];
-  keys: string[];
+  /** The dedup entries of the events, to commit once written (`collision`: add the digest). */
+  keys: DedupEntry[];
   received: number;
   started: number;
   trace: BatchTrace;
@@ -263,8 +265,10 @@ export interface RunOptions {
 /** What the producer (source → process) and the writer (→ sinks) of a run share. */
 interface Flow {
   signal: AbortSignal;
-  /** Keys processed but not yet committed. */
-  pending: Set<string>;
+  /** Keys processed but not yet committed, with their digests. */
+  pending: Map<string, Set<string>>;
+  /** Keys whose collision was logged (once per key; bounded). */
+  collisionsLogged: Set<string>;
   /** Batches taken from the source and not yet written. */
   inFlight: number;
   /** Resolves once at most `n` batches are in flight; rejects if the writer failed. */
@@ -291,7 +295,8 @@ export async function run(
   let failure: { error: unknown } | undefined;
   const flow: Flow = {
     signal,
-    pending: new Set(),
+    pending: new Map(),
+    collisionsLogged: new Set(),
     inFlight: 0,
     async settled(n) {
       while (this.inFlight > n) {
@@ -463,24 +468,55 @@ async function process(p: Pipeline, batch: SourceBatch, flow: Flow): Promise<Pro
       letter(record, d.category, d.reason, d.stream);
       continue;
     }
-    const key = idempotencyKey(d.event, p.spec.streams.get(d.stream)!.dedupKey);
-    decoded.push({ record, stream: d.stream, event: d.event, key });
+    const id = identify(p.spec.streams.get(d.stream)!, d.event);
+    decoded.push({ record, stream: d.stream, event: d.event, ...id });
   }
   trace.link(decoded);
   stage();
   fault("decode");
 
-  // dedup: within the batch, against batches in flight, then against the store
+  // dedup: within the batch, against batches in flight, then against the store. A key hit is
+  // verified by the digest: the same digest is a duplicate, another one a distinct event that
+  // shares the key (a collision: processed, counted, logged once per key).
   stage = trace.stage("dedup");
-  const inBatch = new Set<string>();
-  const candidates = decoded.filter((e) =>
-    !inBatch.has(e.key) && !flow.pending.has(e.key) && inBatch.add(e.key)
-  );
-  const seen = candidates.length
-    ? await call(p, flow, "dedup", () => p.dedup.seen(candidates.map((e) => e.key)))
-    : [];
-  const fresh = candidates.filter((_, i) => !seen[i]);
-  t.add("dedup_dropped_total", decoded.length - fresh.length);
+  const inBatch = new Map<string, Set<string>>();
+  const candidates: Envelope[] = [];
+  const collided = new Set<Envelope>();
+  let dropped = 0;
+  for (const e of decoded) {
+    const here = inBatch.get(e.key);
+    const known = here ?? flow.pending.get(e.key);
+    if (known?.has(e.digest) || (here && flow.pending.get(e.key)?.has(e.digest))) {
+      dropped++;
+      continue;
+    }
+    if (known) collided.add(e);
+    if (here) here.add(e.digest);
+    else inBatch.set(e.key, new Set([e.digest]));
+    candidates.push(e);
+  }
+  const legacy = p.dedup.legacy === true;
+  const entries = candidates.map((e) => dedupEntry(p, e, legacy));
+  const verdicts = entries.length ? await call(p, flow, "dedup", () => p.dedup.seen(entries)) : [];
+  const fresh: Envelope[] = [];
+  candidates.forEach((e, i) => {
+    if (verdicts[i] === "seen") return void dropped++;
+    if (verdicts[i] === "collision") collided.add(e);
+    fresh.push(e);
+  });
+  for (const e of collided) {
+    t.add("dedup_collisions_total", 1, { stream: e.stream });
+    if (!flow.collisionsLogged.has(e.key) && flow.collisionsLogged.size < 10_000) {
+      flow.collisionsLogged.add(e.key);
+      p.ctx.log(
+        "warn",
+        `dedup key collision: ${e.stream} ${e.event.event_type} event "${e.event.event_id}" ` +
+          `shares its idempotency key with another event whose content differs; processed ` +
+          `(check the key fields: ics validate --keys)`,
+      );
+    }
+  }
+  t.add("dedup_dropped_total", dropped);
   stage();
 
   // map
@@ -512,8 +548,12 @@ async function process(p: Pipeline, batch: SourceBatch, flow: Flow): Promise<Pro
   const { applied, model } = await correlate(p, flow, events, entities, relationships);
   stage();
 
-  const keys = events.map((e) => e.key);
-  for (const k of keys) flow.pending.add(k);
+  const keys = events.map((e) => ({ ...dedupEntry(p, e, false), collision: collided.has(e) }));
+  for (const k of keys) {
+    const digests = flow.pending.get(k.key);
+    if (digests) digests.add(k.digest), k.collision = true;
+    else flow.pending.set(k.key, new Set([k.digest]));
+  }
   return {
     batch,
     events,
@@ -605,13 +645,19 @@ async function writeBatch(p: Pipeline, item: Processed, flow: Flow): Promise<Wri
   fault("ack");
   // Only keys of written events: a dead-lettered event, once fixed and re-injected, is not a
   // duplicate.
-  await call(p, flow, "dedup", () => p.dedup.commit(events.map((e) => e.key)));
+  const held = new Set(events);
+  const keys = item.keys.filter((_, i) => held.has(item.events[i]));
+  await call(p, flow, "dedup", () => p.dedup.commit(keys));
   stage();
   const committed = Date.now();
   for (const e of events) {
     t.observe("e2e_latency_seconds", (committed - e.event.timestamp) / 1000, { stream: e.stream });
   }
-  for (const k of item.keys) flow.pending.delete(k);
+  for (const k of item.keys) {
+    const digests = flow.pending.get(k.key);
+    digests?.delete(k.digest);
+    if (digests?.size === 0) flow.pending.delete(k.key);
+  }
 
   for (const applied of written) {
     const opened = { node: 0, relationship: 0, link: 0 };
@@ -687,6 +733,15 @@ async function writeRefused(
     `${refused.length} of ${item.events.length} events dead-lettered (sink_error), the rest written`,
   );
   return { written, events };
+}
+
+/** An event's dedup entry; `legacy` adds its key in the earlier format where that differs. */
+function dedupEntry(p: Pipeline, e: Envelope, legacy: boolean): DedupEntry {
+  if (!legacy) return { key: e.key, digest: e.digest };
+  const old = idempotencyKey(e.event, p.spec.streams.get(e.stream)!.legacyKey);
+  return old === e.key
+    ? { key: e.key, digest: e.digest }
+    : { key: e.key, digest: e.digest, legacy: old };
 }
 
 function deadLetter(

@@ -179,7 +179,7 @@ async function writeBatch(
   const bdv: Record<string, unknown>[] = [];
   const acc: Record<string, unknown>[] = [];
   const e2e: Record<string, unknown>[] = [];
-  for (const { key, stream, event: e } of events) {
+  for (const { digest: key, stream, event: e } of events) {
     const event_ms = Number(e.timestamp);
     const latency_ms = batch.at - event_ms;
     const base = {
@@ -223,7 +223,7 @@ async function writeBatch(
       });
     }
   }
-  const batchKey = sha256(`${batch.at}:${batch.received}:${events.map((e) => e.key).join(",")}`);
+  const batchKey = sha256(`${batch.at}:${batch.received}:${events.map((e) => e.digest).join(",")}`);
   const perSecond = batch.elapsed_ms > 0 ? events.length / (batch.elapsed_ms / 1000) : null;
   await sql`
     WITH b AS (SELECT to_timestamp(${batch.at}::float8 / 1000) AS at),

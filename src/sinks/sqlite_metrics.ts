@@ -1,6 +1,7 @@
 /**
  * SQLite metrics store (embedded target): one row per processed event (idempotent on its
- * idempotency key, so a replayed batch adds nothing) and one row per batch for throughput.
+ * content digest, so a replayed batch adds nothing, while two distinct events that share an
+ * idempotency key get a row each) and one row per batch for throughput.
  * @module
  */
 import { z } from "zod";
@@ -19,7 +20,7 @@ export const schema = z.strictObject({
 const DDL = `
 CREATE TABLE IF NOT EXISTS event_metrics (
   iteration_id TEXT NOT NULL,
-  event_key    TEXT NOT NULL,
+  event_key    TEXT NOT NULL,     -- the event's content digest: one row per distinct event
   stream       TEXT NOT NULL,
   event_type   TEXT NOT NULL,
   event_time   INTEGER NOT NULL,  -- event timestamp, epoch ms
@@ -60,7 +61,7 @@ export const sqlite: ComponentDef<typeof schema, MetricsStore> = {
             const duration = e.event.duration_ms;
             event.run(
               e.event.iteration_id,
-              e.key,
+              e.digest,
               e.stream,
               e.event.event_type,
               e.event.timestamp,

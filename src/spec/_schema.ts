@@ -71,16 +71,39 @@ const property = z.union([
   }).describe("An event field stored under another name (e.g. a metadata entry)."),
 ]);
 
+/** One natural key: event fields, in order. */
+const fields = z.array(field).min(1);
+
+/**
+ * A natural key, or alternatives: `[module_path]`, or `first_of: [[module_path], [module_name]]`
+ * (the first alternative whose fields are all present names the entity).
+ */
+const key = z.union([
+  fields.describe("Event fields forming the natural key (with the iteration), in order."),
+  z.strictObject({
+    first_of: z.array(fields).min(2).describe(
+      "Alternative keys, tried in order: the first whose fields are all present names the " +
+        "entity (e.g. a module by its path, else by its dotted name).",
+    ),
+  }).describe("Alternative natural keys."),
+]);
+
 const entity = z.strictObject({
   stream: streamName.describe("Stream whose events create or update this entity."),
   when,
-  key: z.array(field).min(1).describe("Event fields forming the natural key (with the iteration)."),
+  key: key.describe(
+    "The natural key (with the iteration): event fields, or first_of alternatives. Values of " +
+      "path fields (validation.path_fields) are normalised.",
+  ),
   properties: z.array(property).default([]).describe("Event fields copied onto the node."),
 }).describe("A node label and how events map to it.");
 
 const endpoint = z.strictObject({
   entity: label,
-  key: z.array(field).min(1).describe("Event fields giving the entity's natural key, in order."),
+  key: key.optional().describe(
+    "Event fields giving the entity's natural key (or first_of alternatives); default: the " +
+      "entity's own key declaration, read from this event.",
+  ),
 });
 
 const relationship = z.strictObject({
@@ -144,8 +167,16 @@ export const pipelineSchema = z.strictObject({
   version: z.literal(1).describe("Spec format version."),
   streams: z.record(streamName, stream).describe("The event streams, by name."),
   dedup: z.strictObject({
-    key: z.record(streamName, z.array(field).min(1)).default({}).describe(
-      "Idempotency key fields per stream (default: iteration_id, event_type, the main id, timestamp).",
+    key: z.record(
+      streamName,
+      z.union([
+        fields.describe("Key fields of every event type of the stream."),
+        z.record(z.string().min(1), fields).describe("Key fields per event type."),
+      ]),
+    ).default({}).describe(
+      "Idempotency key fields, per stream or per event type of a stream. Default, per event " +
+        "type: iteration_id, event_type, the natural key fields of every entity and " +
+        "relationship the event type is mapped to, timestamp (`ics validate --keys` prints them).",
     ),
     ttl_seconds: z.number().int().min(1).default(604_800).describe("How long a key is remembered."),
     on_unavailable: z.enum(["pause", "sink_idempotency"]).default("pause").describe(

@@ -34,7 +34,19 @@ export interface CompiledStream {
   schemaFile: string;
   type: avro.Type;
   eventTypes: string[];
-  dedupKey: string[];
+  /**
+   * Idempotency key fields per event type: `dedup.key` where given, else derived from the
+   * mapping (EVENTS.md): iteration_id, event_type, the natural key fields of every entity and
+   * relationship the event type is mapped to, timestamp.
+   */
+  dedupKeys: Map<string, string[]>;
+  /**
+   * The key fields of the format before keys were derived from the mapping (one id field per
+   * stream), so dedup state written by an older version is still found (see `src/dedup`).
+   */
+  legacyKey: string[];
+  /** Fields whose values make up an event's content digest: all but event_id. */
+  digestFields: string[];
   /**
    * Fields holding identifiers: event_id, iteration_id and every field forming an entity or
    * endpoint key of this stream. The decoder refuses control characters in them.
@@ -44,21 +56,30 @@ export interface CompiledStream {
   pathFields: string[];
 }
 
+/**
+ * Alternative natural keys, tried in order: the first whose fields are all present (non-blank)
+ * names the entity. One alternative for a plain `key: [fields]`.
+ */
+export type KeyAlternatives = string[][];
+
 export interface EntityMapping {
   label: string;
   stream: string;
   eventTypes: Set<string>;
-  key: string[];
-  /** Property name → event field. Key fields are properties too. */
+  keys: KeyAlternatives;
+  /** Property name → event field. Key fields (of every alternative) are properties too. */
   properties: { name: string; field: string }[];
+  /** Path fields of the stream: their values are normalised where they form a key. */
+  pathFields: Set<string>;
 }
 
 export interface RelationshipMapping {
   type: string;
   stream: string;
   eventTypes: Set<string>;
-  from: { label: string; key: string[] };
-  to: { label: string; key: string[] };
+  from: { label: string; keys: KeyAlternatives };
+  to: { label: string; keys: KeyAlternatives };
+  pathFields: Set<string>;
 }
 
 export interface CompiledSpec {
@@ -80,7 +101,13 @@ export interface CompiledSpec {
   policy: string;
 }
 
-const DEFAULT_KEYS: Record<string, string> = {
+/** The alternatives of a `key:` declaration. */
+export function keyAlternatives(key: EntitySpec["key"]): KeyAlternatives {
+  return Array.isArray(key) ? [key] : key.first_of;
+}
+
+/** The one id field per stream of the key format before keys were derived from the mapping. */
+const LEGACY_KEYS: Record<string, string> = {
   dde: "node_id",
   bdv: "scenario_id",
   acc: "module_path",
@@ -145,6 +172,7 @@ export async function loadSpec(
   const entities = compileEntities(spec, streams, at);
   const relationships = compileRelationships(spec, streams, entities, at);
   collectIdFields(streams, entities, relationships);
+  deriveDedupKeys(spec, streams, entities, relationships, at);
   const { rules, ruleSpecs, ruleFiles } = await compileRules(
     spec,
     dir,
@@ -206,14 +234,13 @@ async function compileStreams(spec: PipelineSpec, dir: string, at: At) {
     if (types.length === 0) {
       at(["streams", name, "schema"], `schema "${s.schema}" has no event_type enum`);
     }
-    const main = own(DEFAULT_KEYS, name);
-    const dedupKey = own(spec.dedup.key, name) ??
-      (main ? ["iteration_id", "event_type", main, "timestamp"] : ["event_id"]);
-    dedupKey.forEach((f, i) => {
-      if (!fieldType(type, f)) {
-        at(["dedup", "key", name, i], unknownField(f, name, type));
-      }
-    });
+    const main = own(LEGACY_KEYS, name);
+    const configuredKey = own(spec.dedup.key, name);
+    const legacyKey = Array.isArray(configuredKey)
+      ? configuredKey
+      : main
+      ? ["iteration_id", "event_type", main, "timestamp"]
+      : ["event_id"];
     const configured = own(spec.validation.path_fields, name);
     const pathFields = (configured ?? own(DEFAULT_PATHS, name) ?? [])
       .filter((f) => configured || fieldType(type, f)); // defaults only where the schema has them
@@ -230,7 +257,9 @@ async function compileStreams(spec: PipelineSpec, dir: string, at: At) {
       schemaFile,
       type,
       eventTypes: types,
-      dedupKey,
+      dedupKeys: new Map(),
+      legacyKey,
+      digestFields: fieldNames(type).filter((f) => f !== "event_id"),
       idFields: ["event_id", "iteration_id"],
       pathFields,
     });
@@ -255,15 +284,15 @@ function compileEntities(spec: PipelineSpec, streams: Map<string, CompiledStream
       continue;
     }
     checkEventTypes(e.when.event_type, stream, [...path, "when", "event_type"], at);
+    const keys = keyAlternatives(e.key);
+    const keyFields = [...new Set(keys.flat())];
     const properties = [
-      ...e.key.map((f) => ({ name: propertyOf(f), field: f })),
+      ...keyFields.map((f) => ({ name: propertyOf(f), field: f })),
       ...e.properties.map((p) => typeof p === "string" ? { name: propertyOf(p), field: p } : p),
     ];
-    e.key.forEach((f, i) => {
-      if (!fieldType(stream.type, f)) {
-        at([...path, "key", i], unknownField(f, stream.name, stream.type));
-      }
-    });
+    for (const [where, f] of keyFieldPaths(e.key, [...path, "key"])) {
+      if (!fieldType(stream.type, f)) at(where, unknownField(f, stream.name, stream.type));
+    }
     e.properties.forEach((p, i) => {
       const f = typeof p === "string" ? p : p.field;
       const where = typeof p === "string"
@@ -279,11 +308,20 @@ function compileEntities(spec: PipelineSpec, streams: Map<string, CompiledStream
       label,
       stream: e.stream,
       eventTypes: new Set(e.when.event_type),
-      key: e.key,
+      keys,
       properties,
+      pathFields: new Set(stream.pathFields),
     });
   }
   return entities;
+}
+
+/** Each field of a key declaration with its YAML path (`key[0]`, `key.first_of[1][0]`). */
+function keyFieldPaths(key: EntitySpec["key"], path: PropertyKey[]): [PropertyKey[], string][] {
+  if (Array.isArray(key)) return key.map((f, i) => [[...path, i], f]);
+  return key.first_of.flatMap((alt, a) =>
+    alt.map((f, i): [PropertyKey[], string] => [[...path, "first_of", a, i], f])
+  );
 }
 
 /**
@@ -308,7 +346,9 @@ function checkPropertyNames(e: EntitySpec, path: PropertyKey[], at: At) {
     }
     fields.set(name, field);
   };
-  e.key.forEach((f, i) => check(propertyOf(f), f, [...path, "key", i], true));
+  for (const [where, f] of keyFieldPaths(e.key, [...path, "key"])) {
+    check(propertyOf(f), f, where, true);
+  }
   e.properties.forEach((p, i) => {
     // A dotted plain property is reported already: it needs a name.
     if (typeof p === "string") {
@@ -333,33 +373,64 @@ function compileRelationships(
       return;
     }
     checkEventTypes(r.when.event_type, stream, [...path, "when", "event_type"], at);
+    const ends: Partial<Record<"from" | "to", { label: string; keys: KeyAlternatives }>> = {};
     for (const side of ["from", "to"] as const) {
-      const target = labels.get(r[side].entity);
+      const end = r[side];
+      const target = labels.get(end.entity);
       if (!target) {
-        if (!own(spec.entities, r[side].entity)) {
-          at([...path, side, "entity"], unknownLabel(r[side].entity, Object.keys(spec.entities)));
+        if (!own(spec.entities, end.entity)) {
+          at([...path, side, "entity"], unknownLabel(end.entity, Object.keys(spec.entities)));
         }
         continue;
       }
-      if (r[side].key.length !== target.key.length) {
-        at(
-          [...path, side, "key"],
-          `${r[side].entity}'s natural key has ${plural(target.key.length, "field")}; ` +
-            `this names ${plural(r[side].key.length, "field")}`,
-        );
-      }
-      r[side].key.forEach((f, k) => {
-        if (!fieldType(stream.type, f)) {
-          at([...path, side, "key", k], unknownField(f, stream.name, stream.type));
+      if (end.key === undefined) {
+        // The entity's own key, read from this event: its fields must be this stream's too.
+        // (A field the entity's own stream lacks is reported at the entity already.)
+        const own = streams.get(target.stream)!.type;
+        const missing = [...new Set(target.keys.flat())]
+          .filter((f) => fieldType(own, f) && !fieldType(stream.type, f));
+        if (missing.length) {
+          at(
+            [...path, side, "entity"],
+            `${end.entity}'s key field${missing.length > 1 ? "s" : ""} ${
+              missing.map((f) => `"${f}"`).join(", ")
+            } ${missing.length > 1 ? "are" : "is"} not in stream ${stream.name}'s Avro ` +
+              `schema; give the event fields that name it as key: [...]`,
+          );
         }
+        ends[side] = { label: end.entity, keys: target.keys };
+        continue;
+      }
+      const keys = keyAlternatives(end.key);
+      const arities = new Set(target.keys.map((k) => k.length));
+      keys.forEach((k, a) => {
+        if (arities.has(k.length)) return;
+        const where = Array.isArray(end.key) ? [...path, side, "key"] : [
+          ...path,
+          side,
+          "key",
+          "first_of",
+          a,
+        ];
+        const want = [...arities].sort().map((n) => plural(n, "field")).join(" or ");
+        at(
+          where,
+          `${end.entity}'s natural key has ${want}; this names ${plural(k.length, "field")}`,
+        );
       });
+      for (const [where, f] of keyFieldPaths(end.key, [...path, side, "key"])) {
+        if (!fieldType(stream.type, f)) at(where, unknownField(f, stream.name, stream.type));
+      }
+      ends[side] = { label: end.entity, keys };
     }
+    if (!ends.from || !ends.to) return;
     out.push({
       type: r.type,
       stream: r.stream,
       eventTypes: new Set(r.when.event_type),
-      from: { label: r.from.entity, key: r.from.key },
-      to: { label: r.to.entity, key: r.to.key },
+      from: ends.from,
+      to: ends.to,
+      pathFields: new Set(stream.pathFields),
     });
   });
   return out;
@@ -372,12 +443,77 @@ function collectIdFields(
   relationships: RelationshipMapping[],
 ) {
   const keys = [
-    ...entities.map((e) => [e.stream, e.key] as const),
-    ...relationships.flatMap((r) => [[r.stream, r.from.key], [r.stream, r.to.key]] as const),
+    ...entities.map((e) => [e.stream, e.keys.flat()] as const),
+    ...relationships.map((r) => [r.stream, [...r.from.keys.flat(), ...r.to.keys.flat()]] as const),
   ];
   for (const [name, fields] of keys) {
     const s = streams.get(name)!;
     for (const f of fields) if (!s.idFields.includes(f)) s.idFields.push(f);
+  }
+}
+
+/**
+ * The idempotency key fields of each event type (EVENTS.md): iteration_id, event_type, the
+ * fields that say what the event is about — the natural key fields (every alternative) of each
+ * entity and relationship endpoint the type is mapped to, in declaration order — and timestamp.
+ * So two distinct events never share a key, while a re-sent event (every field repeated) always
+ * does. An event type mapped to nothing is about itself: its event_id. `dedup.key` overrides it
+ * per stream or per event type.
+ */
+function deriveDedupKeys(
+  spec: PipelineSpec,
+  streams: Map<string, CompiledStream>,
+  entities: EntityMapping[],
+  relationships: RelationshipMapping[],
+  at: At,
+) {
+  for (const stream of streams.values()) {
+    const configured = own(spec.dedup.key, stream.name);
+    const path = ["dedup", "key", stream.name];
+    if (configured !== undefined && !Array.isArray(configured)) {
+      for (const type of Object.keys(configured)) {
+        if (!stream.eventTypes.includes(type)) {
+          const hint = didYouMean(type, stream.eventTypes);
+          at(
+            [...path, type],
+            `"${type}" is not an event type of stream ${stream.name}` +
+              (hint ? ` (did you mean "${hint}"?)` : ""),
+            true,
+          );
+        }
+      }
+    }
+    const check = (fields: string[], where: PropertyKey[]) =>
+      fields.forEach((f, i) => {
+        if (!fieldType(stream.type, f)) {
+          at([...where, i], unknownField(f, stream.name, stream.type));
+        }
+      });
+    if (Array.isArray(configured)) check(configured, path);
+    else if (configured) {
+      for (const [type, fields] of Object.entries(configured)) check(fields, [...path, type]);
+    }
+    for (const type of stream.eventTypes) {
+      const given = Array.isArray(configured) ? configured : configured && own(configured, type);
+      if (given) {
+        stream.dedupKeys.set(type, given);
+        continue;
+      }
+      const about: string[] = [];
+      const add = (keys: KeyAlternatives) => {
+        for (const f of keys.flat()) if (!about.includes(f)) about.push(f);
+      };
+      for (const e of entities) {
+        if (e.stream === stream.name && e.eventTypes.has(type)) add(e.keys);
+      }
+      for (const r of relationships) {
+        if (r.stream === stream.name && r.eventTypes.has(type)) add(r.from.keys), add(r.to.keys);
+      }
+      stream.dedupKeys.set(
+        type,
+        ["iteration_id", "event_type", ...(about.length ? about : ["event_id"]), "timestamp"],
+      );
+    }
   }
 }
 

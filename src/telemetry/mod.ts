@@ -18,6 +18,8 @@ export const COUNTERS = {
   events_processed_total: "Events that passed decode, validation and dedup, by stream.",
   bytes_received_total: "Payload bytes read from the source.",
   dedup_dropped_total: "Duplicate events dropped.",
+  dedup_collisions_total:
+    "Events whose idempotency key was seen with other content: processed as distinct, by stream.",
   entity_versions_total: "Node versions opened.",
   relationship_versions_total: "Relationship versions opened.",
   link_versions_total: "Link versions opened (new links and rescored ones).",
@@ -45,6 +47,7 @@ export const COUNTER_LABELS: Record<CounterName, readonly string[]> = {
   events_processed_total: ["stream"],
   bytes_received_total: [],
   dedup_dropped_total: [],
+  dedup_collisions_total: ["stream"],
   entity_versions_total: [],
   relationship_versions_total: [],
   link_versions_total: [],

@@ -67,6 +67,7 @@ function envelope(stream: string, i: number, timestamp: number, fields: Record<s
     stream,
     event,
     key: `${stream}-key-${i}`,
+    digest: `${stream}-key-${i}`,
   } satisfies Envelope;
 }
 

@@ -9,6 +9,8 @@ import { hostPort, SERVICES, serviceTest } from "./_services.ts";
 import { createRedisStore, redis, schema } from "../../src/dedup/redis.ts";
 import { RetriableError } from "../../src/core/errors.ts";
 import { withRetry } from "../../src/runtime/_retry.ts";
+import type { DedupEntry } from "../../src/core/component.ts";
+import { sha256 } from "../../src/core/hash.ts";
 
 const TTL = 3600;
 
@@ -40,7 +42,11 @@ async function cleanup(prefix: string) {
   }
 }
 
-const keys = (n: number, tag = "k") => Array.from({ length: n }, (_, i) => `${tag}${i}`);
+const digestOf = (text: string) => sha256(text).slice(0, 32);
+/** The dedup entry of an event under key `key` whose content is `content`. */
+const entry = (key: string, content = "same"): DedupEntry => ({ key, digest: digestOf(content) });
+const list = (...ks: string[]) => ks.map((k) => entry(k));
+const keys = (n: number, tag = "k") => Array.from({ length: n }, (_, i) => entry(`${tag}${i}`));
 
 serviceTest("redis dedup store sees a key only after it is committed", ["redis"], async () => {
   const c = config();
@@ -51,11 +57,12 @@ serviceTest("redis dedup store sees a key only after it is committed", ["redis"]
     ttl_seconds: TTL,
   });
   try {
-    assert.deepEqual(await store.seen(["a", "b"]), [false, false]);
+    assert.deepEqual(await store.seen(list("a", "b")), ["new", "new"]);
     // Checking does not mark: the batch may still fail before its sinks acknowledge it.
-    assert.deepEqual(await store.seen(["a"]), [false]);
-    await store.commit(["a"]);
-    assert.deepEqual(await store.seen(["a", "b", "a"]), [true, false, true]);
+    assert.deepEqual(await store.seen(list("a")), ["new"]);
+    await store.commit(list("a"));
+    assert.deepEqual(await store.seen(list("a", "b", "a")), ["seen", "new", "seen"]);
+    assert.equal(store.legacy, false, "a fresh Redis holds no keys of the earlier format");
     assert.deepEqual(await store.seen([]), []);
     await store.commit([]);
     await store.check();
@@ -73,18 +80,18 @@ serviceTest(
     const store = await createRedisStore(c, TTL, { log: () => {} });
     const admin = new Redis(SERVICES.redis);
     try {
-      await store.commit(["a"]);
-      assert.equal(await admin.get(`${c.key_prefix}a`), "1");
+      await store.commit(list("a"));
+      assert.equal(await admin.get(`${c.key_prefix}a`), digestOf("same"));
       const ttl = await admin.ttl(`${c.key_prefix}a`);
       assert.ok(ttl > TTL - 5 && ttl <= TTL, `TTL ${ttl}`);
       // NX: committing a key again (a replayed batch) neither fails nor extends its expiry.
       await admin.expire(`${c.key_prefix}a`, 100);
-      await store.commit(["a", "b"]);
+      await store.commit(list("a", "b"));
       assert.ok((await admin.ttl(`${c.key_prefix}a`)) <= 100);
       assert.ok((await admin.ttl(`${c.key_prefix}b`)) > TTL - 5);
       // Keys of another prefix are another pipeline's: not seen here.
       const other = await createRedisStore(config(), TTL, { log: () => {} });
-      assert.deepEqual(await other.seen(["a"]), [false]);
+      assert.deepEqual(await other.seen(list("a")), ["new"]);
       await other.close();
     } finally {
       await admin.quit();
@@ -104,19 +111,61 @@ serviceTest(
     try {
       const batch = keys(10_000);
       proxy.reset();
-      assert.deepEqual(await store.seen(batch), batch.map(() => false));
+      assert.deepEqual(await store.seen(batch), batch.map(() => "new"));
       assert.equal(proxy.rounds, 1, "seen() took more than one round trip");
       proxy.reset();
       await store.commit(batch);
       assert.equal(proxy.rounds, 1, "commit() took more than one round trip");
       proxy.reset();
-      const seen = await store.seen([...batch, "new"]);
+      const seen = await store.seen([...batch, entry("new"), entry("k1", "other content")]);
       assert.equal(proxy.rounds, 1);
-      assert.equal(seen.filter(Boolean).length, 10_000);
-      assert.equal(seen.at(-1), false);
+      assert.equal(seen.filter((v) => v === "seen").length, 10_000);
+      assert.deepEqual(seen.slice(-2), ["new", "collision"]);
+      // A colliding event's digest joins the key's, in the same single round trip.
+      proxy.reset();
+      await store.commit([{ ...entry("k1", "other content"), collision: true }, entry("new")]);
+      assert.equal(proxy.rounds, 1);
+      assert.deepEqual(await store.seen([entry("k1"), entry("k1", "other content")]), [
+        "seen",
+        "seen",
+      ]);
     } finally {
       await store.close();
       proxy.close();
+      await cleanup(c.key_prefix);
+    }
+  },
+);
+
+serviceTest(
+  "redis dedup store still finds keys an earlier version wrote, for ttl_seconds after the upgrade",
+  ["redis"],
+  async () => {
+    const c = config();
+    const admin = new Redis(SERVICES.redis);
+    try {
+      // An earlier version's state: one id field per stream in the key, "1" as the value.
+      await admin.set(`${c.key_prefix}old-format-key`, "1", "EX", TTL);
+      await admin.set(`${c.key_prefix}same-key`, "1", "EX", TTL);
+      const store = await createRedisStore(c, TTL, { log: () => {} });
+      assert.equal(store.legacy, true);
+      const verdicts = await store.seen([
+        { ...entry("new-format-key"), legacy: "old-format-key" }, // a re-send from before
+        { ...entry("another-key"), legacy: "never-seen" },
+        entry("same-key"), // a key whose format did not change, holding "1"
+      ]);
+      assert.deepEqual(verdicts, ["seen", "new", "seen"]);
+      await store.close();
+      // The window is kept in Redis: a restart within it still reads the old keys; after it, not.
+      const marker = await admin.get(`${c.key_prefix}format`);
+      assert.match(marker ?? "", /^2 \d+$/);
+      await admin.set(`${c.key_prefix}format`, `2 ${Date.now() - TTL * 1000 - 1}`);
+      const later = await createRedisStore(c, TTL, { log: () => {} });
+      assert.equal(later.legacy, false);
+      assert.deepEqual(await later.seen([{ ...entry("x"), legacy: "old-format-key" }]), ["new"]);
+      await later.close();
+    } finally {
+      await admin.quit();
       await cleanup(c.key_prefix);
     }
   },
@@ -147,23 +196,23 @@ serviceTest(
     const { lines, log } = logs();
     const store = await createRedisStore(c, TTL, { log });
     try {
-      await store.commit(["a"]);
+      await store.commit(list("a"));
       proxy.close(); // Redis "goes away": connections are cut, nothing listens
       const started = performance.now();
       // No offline queue: calls fail at once instead of waiting for the connection.
-      await assert.rejects(store.seen(["a"]), RetriableError);
-      await assert.rejects(store.commit(["b"]), RetriableError);
+      await assert.rejects(store.seen(list("a")), RetriableError);
+      await assert.rejects(store.commit(list("b")), RetriableError);
       await assert.rejects(store.check(), RetriableError);
       assert.ok(performance.now() - started < 1000, "calls waited for the connection");
       // The runtime retries with backoff; once Redis is back, ioredis has reconnected.
       let retries = 0;
       setTimeout(() => proxy.restart(), 300);
-      const seen = await withRetry(() => store.seen(["a", "b"]), {
+      const seen = await withRetry(() => store.seen(list("a", "b")), {
         baseMs: 50,
         maxMs: 500,
         onRetry: () => retries++,
       });
-      assert.deepEqual(seen, [true, false]);
+      assert.deepEqual(seen, ["seen", "new"]);
       assert.ok(retries > 0);
       assert.match(lines.join("\n"), /Redis at "redis:\/\/127.0.0.1:\d+" is available again/);
     } finally {
