@@ -4,7 +4,8 @@ import { relative, resolve } from "node:path";
 import { EXIT, Exit, load } from "./_common.ts";
 import { corpusOf } from "./plan.ts";
 import { UserError } from "../core/errors.ts";
-import { didYouMean, formatErrors } from "../spec/_errors.ts";
+import { formatErrors } from "../spec/_errors.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 import {
   evaluate,
   loadLabels,

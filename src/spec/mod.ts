@@ -8,7 +8,8 @@
 import avro from "avsc";
 import { dirname, relative, resolve } from "node:path";
 import { type LoadedYaml, loadYaml, type SpecError } from "./_yaml.ts";
-import { didYouMean, formatErrors, validate, yamlPath } from "./_errors.ts";
+import { formatErrors, validate, yamlPath } from "./_errors.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 import {
   type EntitySpec,
   pipelineSchema,
