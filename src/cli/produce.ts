@@ -1,4 +1,4 @@
-/** `ics produce`: publish JSONL events (EVENTS.md form) to the stream topics as Avro. */
+/** `ics produce`: publish JSONL events (README, Events) to the stream topics as Avro. */
 import { Buffer } from "node:buffer";
 import { resolve } from "node:path";
 import type { CompiledSpec } from "../spec/mod.ts";

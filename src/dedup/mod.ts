@@ -11,8 +11,9 @@ import { redis } from "./redis.ts";
 export const dedupStores = { memory, redis } as const;
 
 /**
- * The idempotency key: SHA-256 of the configured fields joined by ":" (EVENTS.md default:
- * `{iteration_id}:{event_type}:{node}:{timestamp}`), a null or absent field as the empty string.
+ * The idempotency key: SHA-256 of the configured fields joined by ":" (a stream's default:
+ * `{iteration_id}:{event_type}:{main field}:{timestamp}`, README "Events"), a null or absent field
+ * as the empty string.
  * Dotted names reach into maps (`metadata.run`).
  */
 export function idempotencyKey(event: Event, fields: readonly string[]): string {

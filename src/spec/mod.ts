@@ -87,7 +87,7 @@ const DEFAULT_KEYS: Record<string, string> = {
   acc: "module_path",
 };
 
-/** The path fields EVENTS.md defines, per stream. */
+/** The repo-relative path fields of each stream's events (README, Events). */
 const DEFAULT_PATHS: Record<string, string[]> = {
   dde: ["artifact_path"],
   bdv: ["feature_file"],
