@@ -151,7 +151,7 @@ Deno.test("dlq redrive: usage errors are one line", async () => {
   assert.equal(bad.code, 2);
   assert.match(
     bad.stderr,
-    /^ics dlq: --category "oops" is not a dead-letter category; categories: /,
+    /^ics dlq: --category "oops" is not one of decode_error, /,
   );
   const none = await run("dlq");
   assert.equal(none.code, 2);

@@ -294,7 +294,7 @@ Deno.test("ics run rejects a bad --metrics-port and reports a busy one as a usag
   const state = await Deno.makeTempDir({ prefix: "ics-metrics-cli-" });
   const bad = await ics("run", "--state", state, "--metrics-port", "80a");
   assert.equal(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr, /--metrics-port "80a" is not a port number/);
+  assert.match(bad.stderr, /--metrics-port "80a" is not a whole number from 0 to 65535/);
 
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {

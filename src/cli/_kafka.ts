@@ -8,12 +8,21 @@ import { UserError } from "../core/errors.ts";
 import { redact } from "../core/secrets.ts";
 import { type KafkaSourceConfig, schema as kafkaSourceSchema } from "../sources/kafka.ts";
 import { DEFAULT_DLQ_TOPIC, schema as kafkaDlqSchema } from "../sinks/kafka_dlq.ts";
+import { SPEC, targetOf } from "./_common.ts";
+import { type Flags, string } from "./_flags.ts";
 
-export const KAFKA_FLAGS = `
-  --spec FILE      pipeline spec (default pipeline.yaml)
-  --target NAME    target whose source is Kafka (default: the default target if its source is
-                   Kafka, else the only target with a Kafka source); brokers, SASL/TLS and the
-                   schema registry come from that source`;
+/** The flags of the Kafka commands: the spec, and the target whose Kafka they work on. */
+export const KAFKA = {
+  ...SPEC,
+  target: string(
+    "NAME",
+    "target whose source is Kafka: brokers, SASL/TLS and the schema registry come from it",
+    {
+      defaultHelp:
+        "the default target if its source is Kafka, else the only target with a Kafka source",
+    },
+  ),
+} satisfies Flags;
 
 export interface KafkaTarget {
   name: string;
@@ -43,8 +52,7 @@ export function kafkaTarget(spec: CompiledSpec, name?: string): KafkaTarget {
       );
     }
   }
-  const t = Object.hasOwn(targets, chosen) ? targets[chosen] : undefined;
-  if (!t) throw new UserError(`target "${chosen}" is not defined in ${spec.file}`);
+  const t = targetOf(spec, chosen).target;
   const source = kafkaSourceSchema.safeParse(t.source);
   if (!source.success) throw new UserError(`target "${chosen}" does not have a Kafka source`);
   const dlq = kafkaDlqSchema.safeParse(t.dlq);

@@ -9,23 +9,23 @@
  * @module
  */
 import type { Pipeline } from "../runtime/mod.ts";
-import { UserError } from "../core/errors.ts";
+import { type Flags, number } from "./_flags.ts";
 import { type Checked, serveTelemetry } from "../telemetry/http.ts";
 import { statusLine } from "./_status.ts";
 
-export const OBSERVE_FLAGS =
-  `  --metrics-port N serve /metrics, /healthz and /readyz on port N; 0 turns it off (default:
-                   observability.http_port, else 8000 for a Kafka source, off for a file)`;
+/** The flags of what `ics run` serves. */
+export const OBSERVE = {
+  "metrics-port": number("N", "serve /metrics, /healthz and /readyz on port N; 0 turns it off", {
+    min: 0,
+    max: 65_535,
+    integer: true,
+    defaultHelp: "observability.http_port, else 8000 for a Kafka source, off for a file",
+  }),
+} satisfies Flags;
 
-/** The endpoint's port for this run (0: off). */
-export function metricsPort(flag: string | undefined, p: Pipeline): number {
-  if (flag !== undefined) {
-    const port = Number(flag);
-    if (!/^\d+$/.test(flag) || port > 65_535) {
-      throw new UserError(`--metrics-port "${flag}" is not a port number (0 to 65535)`);
-    }
-    return port;
-  }
+/** The endpoint's port for this run (0: off); `flag` is `--metrics-port`. */
+export function metricsPort(flag: number | undefined, p: Pipeline): number {
+  if (flag !== undefined) return flag;
   const configured = p.spec.spec.observability.http_port;
   if (configured !== undefined) return configured;
   return p.spec.spec.targets[p.target].source.type === "file" ? 0 : 8000;

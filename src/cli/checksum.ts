@@ -1,30 +1,22 @@
 /** `ics checksum`: a canonical hash of the stored graph, to compare stores, runs and replays. */
-import { parseArgs } from "node:util";
-import { COMMON_FLAGS, COMMON_OPTIONS, load, openGraph } from "./_common.ts";
+import { JSON_OUTPUT, load, openGraph, SELECTION, STORE } from "./_common.ts";
+import { command } from "./_command.ts";
 import { type Checksum, checksum } from "../graph/checksum.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 
-export const help = `Usage: ics checksum [--iteration ID ...] [--prefix P] [--json]
-
-Print a SHA-256 over every believed entity, relationship and link version (properties,
+export const cli = command({
+  name: "checksum",
+  summary: "a canonical hash of the stored graph (compare stores, runs, replays)",
+  about: `Print a SHA-256 over every believed entity, relationship and link version (properties,
 confidences, contributing rules and valid time; system-time fields are left out). Two stores hold
 the same graph exactly when their checksums are equal: SQLite and Neo4j, a clean run and a run
-killed and resumed, the graph before a disaster and its replay from Kafka.
-${COMMON_FLAGS}
-  --iteration ID   only this iteration (repeatable)
-  --prefix P       only iterations whose id starts with P
-  --json           print the checksum and the counts as one JSON object`;
+killed and resumed, the graph before a disaster and its replay from Kafka. With --json, the
+checksum and the counts as one JSON object.`,
+  flags: { ...SELECTION, ...JSON_OUTPUT, ...STORE },
+});
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...COMMON_OPTIONS,
-      iteration: { type: "string", multiple: true },
-      prefix: { type: "string" },
-      json: { type: "boolean" },
-    },
-  });
+  const { values } = cli.parse(args);
   const spec = await load(values.spec);
   const sum = await stateChecksum(spec, values.target, values.state, {
     iterations: values.iteration,

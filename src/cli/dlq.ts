@@ -3,7 +3,6 @@
  * the target's) and report, per category, what recovered and what failed again, and why.
  * @module
  */
-import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { compile, type Pipeline, run } from "../runtime/mod.ts";
 import { DLQ_CATEGORIES, type DlqCategory, type RawRecord } from "../core/types.ts";
@@ -11,12 +10,16 @@ import { UserError } from "../core/errors.ts";
 import { identify } from "../dedup/mod.ts";
 import { MappingError } from "../mapping/mod.ts";
 import { describe, schema as dlqSourceSchema } from "../sources/dlq.ts";
-import { COMMON_FLAGS, COMMON_OPTIONS, EXIT, load } from "./_common.ts";
+import { DRY_RUN, EXIT, JSON_OUTPUT, load, STORE, targetOf } from "./_common.ts";
+import { command } from "./_command.ts";
+import { oneOf } from "./_flags.ts";
 
-export const help =
-  `Usage: ics dlq redrive [--category C] [--dry-run] [--json] [--target NAME] [--state DIR] [--spec FILE]
-
-Re-inject the dead letters of a target's dead-letter queue through the pipeline, after a fix of a
+export const cli = command({
+  name: "dlq",
+  summary: 'dead letters: "dlq redrive" re-injects them after a fix and reports the outcome',
+  args: "redrive",
+  about:
+    `Re-inject the dead letters of a target's dead-letter queue through the pipeline, after a fix of a
 rule, mapping, validation setting or schema, and report per category how many recovered and which
 failed again, with their new reason. A letter is processed as its source read it (same bytes,
 format, stream and key; its original position). One that fails again is appended to the queue as
@@ -31,15 +34,17 @@ What it guarantees:
   - --category C redrives only C's letters; the others stay pending.
   - recovered events pass the target's dedup: one processed meanwhile (resent by its producer)
     counts as a duplicate and is not applied twice.
-${COMMON_FLAGS}
-  --category C     only letters of this category (${DLQ_CATEGORIES.slice(0, 3).join(", ")},
-                   ${DLQ_CATEGORIES.slice(3).join(", ")})
-  --dry-run        decode, validate, dedup-check and map the pending letters, report what would
-                   recover; write nothing, move no cursor
-  --json           print the report as one JSON object
-
-Exit codes: 0 done (letters that failed again are reported, not an error), 1 invalid spec,
-2 bad usage, 3 runtime failure.`;
+  - --dry-run decodes, validates, dedup-checks and maps the pending letters and reports what
+    would recover; it writes nothing and moves no cursor.`,
+  flags: {
+    category: oneOf(DLQ_CATEGORIES, "C", "only letters of this category"),
+    ...DRY_RUN,
+    ...JSON_OUTPUT,
+    ...STORE,
+  },
+  exits: "0 done (letters that failed again are reported, not an error), 1 invalid spec, " +
+    "2 bad usage, 3 runtime failure.",
+});
 
 interface Counts {
   redriven: number;
@@ -59,35 +64,17 @@ export interface RedriveReport {
 }
 
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      category: { type: "string" },
-      "dry-run": { type: "boolean" },
-      json: { type: "boolean" },
-    },
-  });
+  const { values, positionals } = cli.parse(args);
   if (positionals[0] !== "redrive" || positionals.length > 1) {
     throw new UserError(
       `${positionals[0] ? `unknown dlq command "${positionals.join(" ")}"` : "missing command"}; ` +
         `commands: redrive`,
     );
   }
-  const category = values.category as DlqCategory | undefined;
-  if (category !== undefined && !DLQ_CATEGORIES.includes(category)) {
-    throw new UserError(
-      `--category "${category}" is not a dead-letter category; categories: ${
-        DLQ_CATEGORIES.join(", ")
-      }`,
-    );
-  }
-  const dryRun = values["dry-run"] ?? false;
+  const category = values.category;
+  const dryRun = values["dry-run"];
   const spec = await load(values.spec);
-  const target = values.target ?? spec.spec.default_target;
-  const t = spec.spec.targets[target];
-  if (!t) throw new UserError(`target "${target}" is not defined in ${spec.file}`);
+  const { name: target, target: t } = targetOf(spec, values.target);
   const kafka = t.source.type === "kafka" ? t.source : undefined;
   const group = `${kafka?.group_id ?? "ics"}.redrive`;
   const source = dlqSourceSchema.parse({

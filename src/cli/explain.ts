@@ -1,39 +1,31 @@
 /** `ics explain A B`: why two entities are linked, or why not. */
-import { parseArgs } from "node:util";
 import {
-  COMMON_FLAGS,
-  COMMON_OPTIONS,
   formatRef,
+  JSON_OUTPUT,
   load,
   openGraph,
   parseRef,
-  parseTime,
+  STORE,
+  TIME_TRAVEL,
 } from "./_common.ts";
+import { command } from "./_command.ts";
 import { createEngine, type Explanation } from "../correlation/mod.ts";
 import { entityId, entityViews } from "../graph/mod.ts";
 import { UserError } from "../core/errors.ts";
 
-export const help = `Usage: ics explain A B [--json] [--as-of T] [--known-at T]
-
-Explain the correlation between two entities, each written Label:iteration:key
+export const cli = command({
+  name: "explain",
+  summary: "why two entities are linked, or why not",
+  args: "A B",
+  about: `Explain the correlation between two entities, each written Label:iteration:key
 (e.g. Artifact:it-0001:src/api/user_service.py Module:it-0001:api.user_service).
 Every rule of the current policy is evaluated on the pair: fired (with its score and the values
-it matched), near miss (evaluated, below its threshold) or not applicable; then the combination.
-${COMMON_FLAGS}
-  --json           machine-readable output
-  --as-of T        the entities as valid at T; --known-at T: as believed at system time T`;
+it matched), near miss (evaluated, below its threshold) or not applicable; then the combination.`,
+  flags: { ...TIME_TRAVEL, ...JSON_OUTPUT, ...STORE },
+});
 
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      json: { type: "boolean" },
-      "as-of": { type: "string" },
-      "known-at": { type: "string" },
-    },
-  });
+  const { values, positionals } = cli.parse(args);
   if (positionals.length !== 2) {
     throw new UserError("explain takes two entities: ics explain A B (see --help)");
   }
@@ -46,8 +38,8 @@ export async function main(args: string[]): Promise<number> {
       await store.query({
         kind: "node",
         ids,
-        valid_at: parseTime(values["as-of"], "--as-of"),
-        known_at: parseTime(values["known-at"], "--known-at"),
+        valid_at: values["as-of"],
+        known_at: values["known-at"],
       }),
     );
     const [a, b] = ids.map((id, i) => {

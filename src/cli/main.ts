@@ -22,7 +22,8 @@ import * as checksum from "./checksum.ts";
 import * as replay from "./replay.ts";
 import * as dlq from "./dlq.ts";
 
-const commands = {
+/** Every command, in the order `ics --help` lists them. */
+export const commands = {
   run,
   validate,
   links,
@@ -41,35 +42,24 @@ const commands = {
   schema,
 } as const;
 
-const HELP = `ics: a declarative runner for trimodal event pipelines
+/** `ics --help`: the commands with their summaries, from their declarations. */
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length)) + 2;
+  return `ics: a declarative runner for trimodal event pipelines
 
 Usage: ics <command> [flags]      (deno task ics <command> ...)
 
 Commands:
-  run        run the pipeline on a target (default: the embedded local target)
-  validate   check pipeline.yaml and its rule files, reporting every error at once
-  links      export correlation links as JSON Lines
-  explain    why two entities are linked, or why not
-  query      entities and links of an iteration, with time travel (--as-of, --known-at)
-  recorrelate  apply the current correlation policy to the stored graph
-  test       run the correlation rule tests (rules/tests/*.yaml)
-  plan       what a policy change does to the links of recorded events (--base REF)
-  quality    precision, recall, F1 and calibration against labelled pairs
-  checksum   a canonical hash of the stored graph (compare stores, runs, replays)
-  replay     rebuild the graph and metrics from the input log into empty stores (--from)
-  dlq        dead letters: "dlq redrive" re-injects them after a fix and reports the outcome
-  produce    publish JSONL events to the stream topics as Avro (registering the schemas)
-  topics     create the stream and dead-letter topics
-  schemas    check local Avro schemas against the registry (BACKWARD compatibility)
-  schema     write the JSON Schemas for editors
+${Object.values(commands).map(({ cli }) => `  ${cli.name.padEnd(width)}${cli.summary}`).join("\n")}
 
 "ics <command> --help" tells more. Exit codes: 0 ok, 1 invalid spec or check failed,
 2 bad usage, 3 runtime failure.`;
+}
 
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    console.log(HELP);
+    console.log(help());
     return name ? EXIT.ok : EXIT.usage;
   }
   const command = commands[name as keyof typeof commands];
@@ -78,7 +68,7 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(command.help);
+    console.log(command.cli.help);
     return EXIT.ok;
   }
   try {
@@ -87,15 +77,6 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof Exit) return error.code;
     if (error instanceof UserError) {
       console.error(`ics ${name}: ${redact(error.message)}`);
-      return EXIT.usage;
-    }
-    if (
-      error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
-    ) {
-      // node's parseArgs messages carry advice for node scripts; keep only the first sentence.
-      console.error(
-        `ics ${name}: ${redact(error.message.split(". ")[0])} (see ics ${name} --help)`,
-      );
       return EXIT.usage;
     }
     const message = redactError(error);

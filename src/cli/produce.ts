@@ -1,5 +1,4 @@
-/** `ics produce`: publish JSONL events (EVENTS.md form) to the stream topics as Avro. */
-import { parseArgs } from "node:util";
+/** `ics produce`: publish JSONL events (README, Events) to the stream topics as Avro. */
 import { Buffer } from "node:buffer";
 import { resolve } from "node:path";
 import type { CompiledSpec } from "../spec/mod.ts";
@@ -9,27 +8,36 @@ import { encode } from "../codecs/confluent.ts";
 import { createRegistry, type Registry, valueSubject } from "../registry/mod.ts";
 import { createKafka, type Kafka, kafkaError, partitioner } from "../kafka/mod.ts";
 import { load } from "./_common.ts";
+import { cliLog, fileLines, KAFKA, kafkaTarget } from "./_kafka.ts";
 import { UserError } from "../core/errors.ts";
-import { cliLog, fileLines, KAFKA_FLAGS, kafkaTarget } from "./_kafka.ts";
+import { command } from "./_command.ts";
+import { boolean, number, string } from "./_flags.ts";
 
-export const help = `Usage: ics produce [FILE] [--raw] [--topic TOPIC] [--target NAME] [--spec FILE]
-
-Publish the JSON Lines events of FILE (default samples/events.jsonl) to the stream topics, keyed
+export const cli = command({
+  name: "produce",
+  summary: "publish JSONL events to the stream topics as Avro (registering the schemas)",
+  args: "[FILE]",
+  about:
+    `Publish the JSON Lines events of FILE (default samples/events.jsonl) to the stream topics, keyed
 by iteration_id. Each event's stream is decided by its event_type, as the JSON decoder does. The
 stream schemas are registered first (subject <topic>-value, compatibility BACKWARD) and values are
-written in the Confluent wire format; without a schema_registry, as plain Avro bodies.
+written in the Confluent wire format; without a schema_registry, as plain Avro bodies. Prints the
+number of messages per topic.
 
 Lines that are not valid events are reported and skipped. With --raw they are sent anyway, to
 inject poison for tests: an event that fits its Avro schema but fails validation (a timestamp in
 seconds, say) goes Avro-encoded to its stream topic; anything else goes as its raw bytes to
---topic (default: the dde stream's topic).
-${KAFKA_FLAGS}
-  --raw            send invalid lines too (see above)
-  --topic TOPIC    where --raw sends lines that cannot be encoded
-  --batch N        messages per produce request (default 5000)
-
-Prints the number of messages per topic. Exit codes: 0 done, 1 invalid spec, 2 bad usage,
-3 Kafka or registry failure.`;
+--topic.`,
+  flags: {
+    raw: boolean("send invalid lines too (see above)"),
+    topic: string("TOPIC", "where --raw sends lines that cannot be encoded", {
+      defaultHelp: "the dde stream's topic",
+    }),
+    batch: number("N", "messages per produce request", { min: 1, integer: true, default: 5000 }),
+    ...KAFKA,
+  },
+  exits: "0 done, 1 invalid spec, 2 bad usage, 3 Kafka or registry failure.",
+});
 
 export interface ProduceOptions {
   spec: CompiledSpec;
@@ -151,20 +159,11 @@ export async function produce(o: ProduceOptions): Promise<ProduceReport> {
 }
 
 export async function main(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      spec: { type: "string" },
-      target: { type: "string" },
-      raw: { type: "boolean" },
-      topic: { type: "string" },
-      batch: { type: "string" },
-    },
-  });
-  const batch = values.batch === undefined ? undefined : Number(values.batch);
-  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) {
-    throw new UserError(`--batch "${values.batch}" is not a positive integer`);
+  const { positionals, values } = cli.parse(args);
+  if (positionals.length > 1) {
+    throw new UserError(
+      `produce takes one file, not ${positionals.length} (see ics produce --help)`,
+    );
   }
   const spec = await load(values.spec);
   const target = kafkaTarget(spec, values.target);
@@ -180,7 +179,7 @@ export async function main(args: string[]): Promise<number> {
     lines: fileLines(file),
     raw: values.raw,
     rawTopic: values.topic,
-    batch,
+    batch: values.batch,
     onInvalid: (line, reason) =>
       console.error(`${file}:${line}: ${values.raw ? "sent anyway" : "skipped"}: ${reason}`),
   });

@@ -1,10 +1,11 @@
 /** `ics quality`: precision, recall, F1 and calibration of the policy against labelled pairs. */
-import { parseArgs } from "node:util";
 import { relative, resolve } from "node:path";
-import { EXIT, Exit, load } from "./_common.ts";
-import { corpusOf } from "./plan.ts";
+import { corpusOf, EVALUATION, EXIT, Exit, load, SPEC } from "./_common.ts";
+import { command } from "./_command.ts";
+import { number, string } from "./_flags.ts";
 import { UserError } from "../core/errors.ts";
-import { didYouMean, formatErrors } from "../spec/_errors.ts";
+import { formatErrors } from "../spec/_errors.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 import {
   evaluate,
   loadLabels,
@@ -15,51 +16,46 @@ import {
   readJsonl,
 } from "../policy/mod.ts";
 
-export const help = `Usage: ics quality [--labels FILE] [--corpus FILE] [--format markdown|json]
-                   [--min-precision X] [--min-recall X] [--min-f1 X] [--spec FILE]
+const gate = (what: string) =>
+  number("X", `overall ${what} gate, in place of the spec's`, { min: 0, max: 1 });
 
-Evaluate the policy over a corpus in memory and score it against labelled pairs: precision,
+export const cli = command({
+  name: "quality",
+  summary: "precision, recall, F1 and calibration against labelled pairs",
+  about:
+    `Evaluate the policy over a corpus in memory and score it against labelled pairs: precision,
 recall and F1 overall, per rule and per label family; observed precision per confidence band
 against the band's confidence (calibration); and what other min_confidence values would give.
-Gates come from the spec's "quality:" section; the flags override its overall ones.
-
-  --labels FILE    labelled pairs, JSON Lines (default rules/tests/labels.jsonl next to the spec):
-                   {"left": {"label": "Artifact", "iteration_id": "it-0001",
-                    "key": "src/api/user_service.py"}, "right": {...}, "match": true}
-  --corpus FILE    JSON Lines events (default: the file source of the spec's default target)
-  --format F       markdown (default) or json
-  --min-precision X, --min-recall X, --min-f1 X, --max-calibration-error X
-                   overall gates (0 to 1)
-  --spec FILE      pipeline spec (default pipeline.yaml)
-
-Exit codes: 0 gates passed, 1 a gate failed or the spec or labels are invalid, 2 bad usage,
-3 runtime failure.`;
+Gates come from the spec's "quality:" section; the flags override its overall ones.`,
+  flags: {
+    labels: string("FILE", "labelled pairs, JSON Lines of the form below", {
+      defaultHelp: "rules/tests/labels.jsonl next to the spec",
+    }),
+    "min-precision": gate("precision"),
+    "min-recall": gate("recall"),
+    "min-f1": gate("F1"),
+    "max-calibration-error": gate("calibration error"),
+    ...EVALUATION,
+    corpus: {
+      ...EVALUATION.corpus,
+      defaultHelp: "the spec's quality.corpus, else the file source of its default target",
+    },
+    ...SPEC,
+  },
+  more: `Labelled pairs, one per line:
+  {"left": {"label": "Artifact", "iteration_id": "it-0001", "key": "src/api/user_service.py"},
+   "right": {...}, "match": true}`,
+  exits: "0 gates passed, 1 a gate failed or the spec or labels are invalid, 2 bad usage, " +
+    "3 runtime failure.",
+});
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      labels: { type: "string" },
-      corpus: { type: "string" },
-      format: { type: "string", default: "markdown" },
-      "min-precision": { type: "string" },
-      "min-recall": { type: "string" },
-      "min-f1": { type: "string" },
-      "max-calibration-error": { type: "string" },
-      spec: { type: "string" },
-    },
-  });
-  if (!["markdown", "json"].includes(values.format)) {
-    throw new UserError(`--format "${values.format}" is not one of markdown, json`);
-  }
+  const { values } = cli.parse(args);
   const spec = await load(values.spec);
   const config = configOf(spec.spec);
   for (const flag of ["min-precision", "min-recall", "min-f1", "max-calibration-error"] as const) {
-    const text = values[flag];
-    if (text === undefined) continue;
-    const x = Number(text);
-    if (!(x >= 0 && x <= 1)) throw new UserError(`--${flag} "${text}" is not a number from 0 to 1`);
-    config[flag.replaceAll("-", "_") as "min_precision"] = x;
+    const x = values[flag];
+    if (x !== undefined) config[flag.replaceAll("-", "_") as "min_precision"] = x;
   }
   const ids = spec.rules.map((r) => r.id);
   for (const id of Object.keys(config.rules)) {
@@ -72,11 +68,7 @@ export async function main(args: string[]): Promise<number> {
       throw new Exit(EXIT.invalid);
     }
   }
-  const corpus = values.corpus
-    ? resolve(values.corpus)
-    : config.corpus
-    ? resolve(spec.dir, config.corpus)
-    : corpusOf(spec, undefined);
+  const corpus = await corpusOf(spec, values.corpus, config.corpus);
   const labelsFile = resolve(values.labels ?? resolve(spec.dir, config.labels));
   const { labels, errors } = await loadLabels(labelsFile, spec.entities.map((e) => e.label));
   if (errors.length) {

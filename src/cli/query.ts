@@ -1,46 +1,34 @@
 /** `ics query`: the entities and links of an iteration, at any point in valid and system time. */
-import { parseArgs } from "node:util";
-import {
-  COMMON_FLAGS,
-  COMMON_OPTIONS,
-  formatRef,
-  iso,
-  load,
-  openGraph,
-  parseTime,
-} from "./_common.ts";
+import { formatRef, iso, JSON_OUTPUT, load, openGraph, READ, STORE } from "./_common.ts";
+import { command } from "./_command.ts";
+import { string } from "./_flags.ts";
 import { leftLabels, links } from "./_graph.ts";
 import type { Version } from "../core/types.ts";
 
-export const help = `Usage: ics query [--iteration ID] [--as-of T] [--known-at T] [--json]
-
-Without --iteration: the iterations in the graph with their counts. With it: the iteration's
+export const cli = command({
+  name: "query",
+  summary: "entities and links of an iteration, with time travel (--as-of, --known-at)",
+  about:
+    `Without --iteration: the iterations in the graph with their counts. With it: the iteration's
 entities (one line per version), structural relationships and correlation links.
 Time travel: --as-of T shows what was true at valid time T; --known-at T shows what the runner
-believed at system time T. Together: "what did we know at T2 about T1". T is ISO 8601 or epoch ms.
-${COMMON_FLAGS}
-  --iteration ID   the iteration to show
-  --label L        only entities with this label
-  --json           JSON output`;
+believed at system time T. Together: "what did we know at T2 about T1".`,
+  flags: {
+    ...READ,
+    label: string("L", "only entities with this label"),
+    ...JSON_OUTPUT,
+    ...STORE,
+  },
+});
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...COMMON_OPTIONS,
-      iteration: { type: "string" },
-      label: { type: "string" },
-      "as-of": { type: "string" },
-      "known-at": { type: "string" },
-      json: { type: "boolean" },
-    },
-  });
+  const { values } = cli.parse(args);
   const spec = await load(values.spec);
   const store = await openGraph(spec, values.target, values.state);
   try {
     const when = {
-      valid_at: parseTime(values["as-of"], "--as-of"),
-      known_at: parseTime(values["known-at"], "--known-at"),
+      valid_at: values["as-of"],
+      known_at: values["known-at"],
     };
     if (!values.iteration) {
       const counts = new Map<string, Record<string, number>>();

@@ -1,29 +1,21 @@
 /** `ics recorrelate`: apply the current correlation policy to the graph as stored. */
-import { parseArgs } from "node:util";
-import { COMMON_FLAGS, COMMON_OPTIONS, load, openGraph } from "./_common.ts";
+import { DRY_RUN, load, openGraph, SELECTION, STORE } from "./_common.ts";
+import { command } from "./_command.ts";
 import { createEngine } from "../correlation/mod.ts";
 import { createGraphModel } from "../graph/mod.ts";
 
-export const help = `Usage: ics recorrelate [--iteration ID ...] [--prefix P] [--dry-run]
-
-Re-evaluate every link of the stored graph under the current policy (pipeline.yaml and the rule
+export const cli = command({
+  name: "recorrelate",
+  summary: "apply the current correlation policy to the stored graph",
+  about:
+    `Re-evaluate every link of the stored graph under the current policy (pipeline.yaml and the rule
 files): links the policy drops are closed in system time, rescored ones get a new version, new ones
-are added; nothing is deleted, so as-of queries before now still show the old links.
-${COMMON_FLAGS}
-  --iteration ID   only this iteration (repeatable; default: every iteration in the graph)
-  --prefix P       only iterations whose id starts with P
-  --dry-run        report what would change; write nothing`;
+are added; nothing is deleted, so as-of queries before now still show the old links.`,
+  flags: { ...SELECTION, ...DRY_RUN, ...STORE },
+});
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...COMMON_OPTIONS,
-      iteration: { type: "string", multiple: true },
-      prefix: { type: "string" },
-      "dry-run": { type: "boolean" },
-    },
-  });
+  const { values } = cli.parse(args);
   const spec = await load(values.spec);
   const store = await openGraph(spec, values.target, values.state);
   try {

@@ -4,26 +4,27 @@
  * the target replaced by the replay's own (see the help text for what that guarantees).
  * @module
  */
-import { parseArgs } from "node:util";
 import { compile, run } from "../runtime/mod.ts";
 import type { GraphStore } from "../core/component.ts";
-import { UserError } from "../core/errors.ts";
 import { dedupStores } from "../dedup/mod.ts";
 import { deadLetterQueues } from "../sinks/mod.ts";
 import { createKafka } from "../kafka/mod.ts";
-import { COMMON_FLAGS, COMMON_OPTIONS, EXIT, load, parseTime } from "./_common.ts";
+import { EXIT, load, QUIET, STORE, targetOf } from "./_common.ts";
+import { command } from "./_command.ts";
+import { boolean, time } from "./_flags.ts";
 import { summary } from "./run.ts";
 
-export const help =
-  `Usage: ics replay --from earliest|TIME [--merge] [--target NAME] [--state DIR] [--spec FILE]
-
-Rebuild the graph and the metrics of a target from its input log at full speed, then exit with a
+export const cli = command({
+  name: "replay",
+  summary: "rebuild the graph and metrics from the input log into empty stores (--from)",
+  about:
+    `Rebuild the graph and the metrics of a target from its input log at full speed, then exit with a
 summary. A Kafka source is read by a fresh consumer group (a generated id, printed, deleted at the
 end): the live runner's group and its committed offsets are never touched. The replay starts at
-the earliest offset of every partition, or at each partition's first record at or after TIME (ISO
-8601 or epoch ms; the log's record time, by default when the record was produced), and stops at
-the end offsets present when it started. A file source is read again from its start (--from
-earliest; a file has no record times).
+the earliest offset of every partition, or at each partition's first record at or after the --from
+time (the log's record time, by default when the record was produced), and stops at the end
+offsets present when it started. A file source is read again from its start (--from earliest; a
+file has no record times).
 
 What it guarantees:
   - it rebuilds into empty stores: when the graph already holds an iteration the log reaches, the
@@ -33,14 +34,18 @@ What it guarantees:
     dedup keys (Redis) are neither read, so they cannot swallow the replay, nor written.
   - dead letters go to a file of the replay's own in the state folder, not to the target's
     dead-letter queue, which holds them already from the live run (see ics dlq redrive).
-  - metric rows are idempotent per event: rows already stored stay as they are.
-${COMMON_FLAGS}
-  --from WHERE     earliest, or a time: ISO 8601 (2025-01-06T09:00:00Z) or epoch milliseconds
-  --merge          fold the log into iterations already in the graph instead of stopping (events
-                   already applied change nothing; missing ones are added)
-  --quiet          print nothing but errors
-
-Exit codes: 0 done, 1 invalid spec or an iteration already stored, 2 bad usage, 3 runtime failure.`;
+  - metric rows are idempotent per event: rows already stored stay as they are.`,
+  flags: {
+    from: time("WHERE", "where in the log to start", { also: ["earliest"], required: true }),
+    merge: boolean(
+      "fold the log into iterations already in the graph instead of stopping (events already " +
+        "applied change nothing; missing ones are added)",
+    ),
+    ...QUIET,
+    ...STORE,
+  },
+  exits: "0 done, 1 invalid spec or an iteration already stored, 2 bad usage, 3 runtime failure.",
+});
 
 /** The graph already holds an iteration the replay reached. */
 class AlreadyStored extends Error {
@@ -56,23 +61,11 @@ class AlreadyStored extends Error {
 }
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...COMMON_OPTIONS,
-      from: { type: "string" },
-      merge: { type: "boolean" },
-      quiet: { type: "boolean" },
-    },
-  });
-  if (values.from === undefined) {
-    throw new UserError("--from is required: earliest, or an ISO 8601 time to start from");
-  }
-  const from = values.from === "earliest" ? "earliest" : parseTime(values.from, "--from")!;
+  const { values } = cli.parse(args);
+  const from = values.from;
+  const start = from === "earliest" ? from : new Date(from).toISOString();
   const spec = await load(values.spec);
-  const target = values.target ?? spec.spec.default_target;
-  const t = spec.spec.targets[target];
-  if (!t) throw new UserError(`target "${target}" is not defined in ${spec.file}`);
+  const { name: target, target: t } = targetOf(spec, values.target);
 
   const id = `replay-${new Date().toISOString().replace(/[-:]|\.\d+/g, "")}-${
     crypto.randomUUID().slice(0, 8)
@@ -102,7 +95,7 @@ export async function main(args: string[]): Promise<number> {
   for (const s of signals) Deno.addSignalListener(s, stop);
   try {
     say(
-      `ics replay: ${id}: target "${target}" from ${values.from}${
+      `ics replay: ${id}: target "${target}" from ${start}${
         group ? `, consumer group "${group}"` : ""
       }${values.merge ? ", merging into stored iterations" : ""}`,
     );
@@ -115,7 +108,7 @@ export async function main(args: string[]): Promise<number> {
           ["replay", `${id}${group ? ` (consumer group ${group}, deleted)` : ""}`],
           ...(letters ? [["replay dlq", `${dlqFile} (state folder)`] as [string, string]] : []),
         ],
-        empty: `Nothing to replay from ${values.from}.`,
+        empty: `Nothing to replay from ${start}.`,
       }));
     }
     return EXIT.ok;

@@ -1,44 +1,43 @@
 /** `ics run`: run the pipeline on a target until its input ends (or SIGINT/SIGTERM). */
-import { parseArgs } from "node:util";
 import { compile, run } from "../runtime/mod.ts";
 import { type CompiledSpec, formatErrors, loadSpec } from "../spec/mod.ts";
 import { stableStringify } from "../core/hash.ts";
 import { dirname } from "node:path";
-import { COMMON_FLAGS, COMMON_OPTIONS, load } from "./_common.ts";
-import { createObserver, metricsPort, OBSERVE_FLAGS } from "./_observe.ts";
+import { load, QUIET, STORE, targetOf } from "./_common.ts";
+import { command } from "./_command.ts";
+import { boolean, string } from "./_flags.ts";
+import { createObserver, metricsPort, OBSERVE } from "./_observe.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 import { redact } from "../core/secrets.ts";
 
-export const help = `Usage: ics run [--target NAME] [--input PATH] [--state DIR] [--spec FILE]
-
-Run the pipeline. On a file input it stops at the end of the file, flushes and prints a summary;
-SIGINT or SIGTERM finishes the batch in flight, flushes and exits cleanly.
-${COMMON_FLAGS}
-  --input PATH     read this file instead of the target's file source path
-  --drain          stop once everything in the topics at start is processed (Kafka; a file
-                   source always stops at its end)
-  --watch          reload the correlation policy (rules and the correlation section) when
-                   pipeline.yaml or a rule file changes; an invalid change is reported with its
-                   errors and the running policy stays
-${OBSERVE_FLAGS}
-  --quiet          print nothing but errors (and no live status line, which is shown only
-                   when stderr is a terminal)
-
-Exit codes: 0 done, 1 invalid spec, 2 bad usage, 3 runtime failure.`;
+export const cli = command({
+  name: "run",
+  summary: "run the pipeline on a target (default: the embedded local target)",
+  about:
+    `Run the pipeline. On a file input it stops at the end of the file, flushes and prints a summary;
+SIGINT or SIGTERM finishes the batch in flight, flushes and exits cleanly. While it runs, a live
+status line is shown on stderr when stderr is a terminal (not with --quiet).`,
+  flags: {
+    input: string("PATH", "read this file instead of the target's file source path"),
+    drain: boolean(
+      "stop once everything in the topics at start is processed (Kafka; a file source always " +
+        "stops at its end)",
+    ),
+    watch: boolean(
+      "reload the correlation policy (rules and the correlation section) when pipeline.yaml or " +
+        "a rule file changes; an invalid change is reported with its errors and the running " +
+        "policy stays",
+    ),
+    ...OBSERVE,
+    ...QUIET,
+    ...STORE,
+  },
+});
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...COMMON_OPTIONS,
-      input: { type: "string" },
-      quiet: { type: "boolean" },
-      drain: { type: "boolean" },
-      "metrics-port": { type: "string" },
-      watch: { type: "boolean" },
-    },
-  });
+  const { values } = cli.parse(args);
   const spec = await load(values.spec);
+  targetOf(spec, values.target); // the same usage error as every command taking --target
   const observer = createObserver(values.quiet);
   const pipeline = await compile(spec, {
     target: values.target,

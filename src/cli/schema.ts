@@ -1,16 +1,23 @@
 /** `ics schema`: write the JSON Schemas editors use, from the same zod source as the validator. */
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { join } from "node:path";
 import { pipelineSchema, ruleFileSchema } from "../spec/mod.ts";
 import { ruleTestFileSchema } from "../policy/schema.ts";
+import { command } from "./_command.ts";
+import { boolean, string } from "./_flags.ts";
 
-export const help = `Usage: ics schema [--out DIR] [--check]
-
-Write schemas/pipeline.schema.json, rules.schema.json and rule_tests.schema.json (generated; never
-edit by hand).
-  --out DIR   folder to write to (default schemas)
-  --check     write nothing; exit 1 when the files on disk are out of date`;
+export const cli = command({
+  name: "schema",
+  summary: "write the JSON Schemas for editors",
+  about:
+    `Write schemas/pipeline.schema.json, rules.schema.json and rule_tests.schema.json (generated; never
+edit by hand).`,
+  flags: {
+    out: string("DIR", "folder to write to", { default: "schemas" }),
+    check: boolean("write nothing; exit 1 when the files on disk are out of date"),
+  },
+  exits: "0 done (or up to date), 1 out of date, 2 bad usage.",
+});
 
 export function schemas(): Record<string, string> {
   const json = (s: z.ZodType, title: string) =>
@@ -27,11 +34,8 @@ export function schemas(): Record<string, string> {
 }
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { out: { type: "string" }, check: { type: "boolean" } },
-  });
-  const out = values.out ?? "schemas";
+  const { values } = cli.parse(args);
+  const out = values.out;
   let stale = 0;
   for (const [name, text] of Object.entries(schemas())) {
     const path = join(out, name);

@@ -1,22 +1,25 @@
 /** `ics schemas`: the local stream schemas against the schema registry. */
-import { parseArgs } from "node:util";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { UserError } from "../core/errors.ts";
 import { createRegistry, type Registry, valueSubject } from "../registry/mod.ts";
 import { load } from "./_common.ts";
-import { KAFKA_FLAGS, kafkaTarget } from "./_kafka.ts";
+import { KAFKA, kafkaTarget } from "./_kafka.ts";
+import { command } from "./_command.ts";
 
-export const help = `Usage: ics schemas check|register [--target NAME] [--spec FILE]
-
-  check      for each stream, whether its local .avsc is BACKWARD-compatible with the latest
+export const cli = command({
+  name: "schemas",
+  summary: "check local Avro schemas against the registry (BACKWARD compatibility)",
+  args: "check|register",
+  about:
+    `  check      for each stream, whether its local .avsc is BACKWARD-compatible with the latest
              version registered under <topic>-value (what the registry would accept next).
              A subject that is not registered yet is reported as such and is not an error.
   register   register each stream's schema (subject compatibility set to BACKWARD first);
-             prints the schema ids. "ics produce" does this too.
-${KAFKA_FLAGS}
-
-Exit codes: 0 all compatible (or registered), 1 a schema is incompatible (or the spec invalid),
-2 bad usage, 3 registry failure.`;
+             prints the schema ids. "ics produce" does this too.`,
+  flags: KAFKA,
+  exits: "0 all compatible (or registered), 1 a schema is incompatible (or the spec invalid), " +
+    "2 bad usage, 3 registry failure.",
+});
 
 export type SchemaStatus = "compatible" | "incompatible" | "not registered";
 
@@ -61,16 +64,12 @@ export async function localSchemas(spec: CompiledSpec, streamTopics: Record<stri
 }
 
 export async function main(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { spec: { type: "string" }, target: { type: "string" } },
-  });
+  const { positionals, values } = cli.parse(args);
   const action = positionals[0];
-  if (action !== "check" && action !== "register") {
+  if ((action !== "check" && action !== "register") || positionals.length > 1) {
     throw new UserError(
       action
-        ? `unknown action "${action}"; actions: check, register`
+        ? `unknown action "${positionals.join(" ")}"; actions: check, register`
         : "missing action: check or register",
     );
   }

@@ -1,28 +1,31 @@
 /** `ics test [FILES]`: run the correlation rule tests (`rules/tests/*.yaml`). */
-import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
-import { load } from "./_common.ts";
+import { JSON_OUTPUT, load, SPEC } from "./_common.ts";
+import { command } from "./_command.ts";
+import { boolean, string } from "./_flags.ts";
 import { UserError } from "../core/errors.ts";
 import { formatRuleTestReport, ruleTestReportJson, runRuleTests } from "../policy/mod.ts";
 
-export const help =
-  `Usage: ics test [FILES or FOLDERS] [--filter TEXT] [--json] [--verbose] [--spec FILE]
-
-Run correlation rule tests: each case feeds its events through the pipeline in memory, once per
+export const cli = command({
+  name: "test",
+  summary: "run the correlation rule tests (rules/tests/*.yaml)",
+  args: "[FILES or FOLDERS]",
+  about:
+    `Run correlation rule tests: each case feeds its events through the pipeline in memory, once per
 arrival order, and checks the links it expects, the pairs it forbids and their confidence. A
 failure prints the actual links with their rules and scores, and for a missing link the reason
-the closest rule gives (as "ics explain" would). Default: rules/tests/*.yaml next to the spec.
-
-  --spec FILE      pipeline spec whose policy is tested (default pipeline.yaml)
-  --filter TEXT    only cases whose name contains TEXT
-  --json           machine-readable report
-  --verbose        list the links of passing cases too
-
-Test file format (YAML):
+the closest rule gives (as "ics explain" would). Default: rules/tests/*.yaml next to the spec.`,
+  flags: {
+    filter: string("TEXT", "only cases whose name contains TEXT"),
+    verbose: boolean("list the links of passing cases too"),
+    ...JSON_OUTPUT,
+    ...SPEC,
+  },
+  more: `Test file format (YAML):
   defaults: { dde: { workflow_id: wf-1 }, bdv: { test_run_id: tr-1 }, acc: { analysis_id: an-1 } }
   cases:
     - name: exact path links artifact and module
-      events:                      # EVENTS.md JSON objects, or { file: events.jsonl }
+      events:                      # objects as in samples/events.jsonl, or { file: x.jsonl }
         - { event_type: ARTIFACT_CREATED, node_id: build_a, artifact_path: src/a/b.py }
         - { event_type: MODULE_ANALYZED, module_name: a.b, module_path: ./src/a/b.py }
       expect:
@@ -33,21 +36,12 @@ Test file format (YAML):
   Inline events get event_id, iteration_id (the case's "iteration", default it-test), producer
   and a timestamp (one second apart from "start") when they lack them; "timestamp" may be ISO 8601.
   Other case keys: arrival ([as_written, reversed] by default; also shuffled), batch_size
-  (default 1), exhaustive (fail on links not expected), allow_dead_letters.
-
-Exit codes: 0 all passed, 1 a case failed or a test file is invalid, 2 bad usage.`;
+  (default 1), exhaustive (fail on links not expected), allow_dead_letters.`,
+  exits: "0 all passed, 1 a case failed or a test file is invalid, 2 bad usage.",
+});
 
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      spec: { type: "string" },
-      filter: { type: "string" },
-      json: { type: "boolean" },
-      verbose: { type: "boolean" },
-    },
-  });
+  const { values, positionals } = cli.parse(args);
   const spec = await load(values.spec);
   const targets = positionals.length ? positionals : [join(spec.dir, "rules", "tests")];
   const files: string[] = [];

@@ -1,22 +1,29 @@
 /** `ics topics`: create the stream topics and the dead-letter topic (idempotent). */
-import { parseArgs } from "node:util";
 import type { Admin } from "kafkajs";
-import { UserError } from "../core/errors.ts";
 import { createKafka, kafkaError } from "../kafka/mod.ts";
 import { load } from "./_common.ts";
-import { cliLog, KAFKA_FLAGS, kafkaTarget } from "./_kafka.ts";
+import { cliLog, KAFKA, kafkaTarget } from "./_kafka.ts";
+import { command } from "./_command.ts";
+import { number } from "./_flags.ts";
 
-export const help =
-  `Usage: ics topics [--partitions N] [--replication-factor N] [--target NAME] [--spec FILE]
-
-Create the topic of every stream and the dead-letter topic on the target's Kafka. Topics that
+export const cli = command({
+  name: "topics",
+  summary: "create the stream and dead-letter topics",
+  about:
+    `Create the topic of every stream and the dead-letter topic on the target's Kafka. Topics that
 exist are left as they are and reported with their partition count. The stream topics must have
-the same partition count (they are co-partitioned by iteration_id; ics run refuses them otherwise).
-${KAFKA_FLAGS}
-  --partitions N           partitions of each new topic (default 3)
-  --replication-factor N   replicas of each new topic (default: the broker's default)
-
-Exit codes: 0 done, 1 invalid spec, 2 bad usage, 3 Kafka failure.`;
+the same partition count (they are co-partitioned by iteration_id; ics run refuses them otherwise).`,
+  flags: {
+    partitions: number("N", "partitions of each new topic", { min: 1, integer: true, default: 3 }),
+    "replication-factor": number("N", "replicas of each new topic", {
+      min: 1,
+      integer: true,
+      defaultHelp: "the broker's default",
+    }),
+    ...KAFKA,
+  },
+  exits: "0 done, 1 invalid spec, 2 bad usage, 3 Kafka failure.",
+});
 
 export interface TopicState {
   topic: string;
@@ -51,27 +58,9 @@ export async function ensureTopics(
   }));
 }
 
-function positive(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UserError(`${flag} "${text}" is not a positive integer`);
-  }
-  return n;
-}
-
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      spec: { type: "string" },
-      target: { type: "string" },
-      partitions: { type: "string" },
-      "replication-factor": { type: "string" },
-    },
-  });
-  const partitions = positive(values.partitions, "--partitions") ?? 3;
-  const replicationFactor = positive(values["replication-factor"], "--replication-factor");
+  const { values } = cli.parse(args);
+  const { partitions, "replication-factor": replicationFactor } = values;
   const spec = await load(values.spec);
   const target = kafkaTarget(spec, values.target);
   const admin = (await createKafka(target.source, cliLog("topics"))).admin();

@@ -1,25 +1,34 @@
 /** `ics validate`: check a spec and its rule files; print every error at once. */
-import { parseArgs } from "node:util";
 import { relative } from "node:path";
-import { load } from "./_common.ts";
+import { load, SPEC } from "./_common.ts";
+import { command } from "./_command.ts";
+import { boolean } from "./_flags.ts";
+import { UserError } from "../core/errors.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 
-export const help = `Usage: ics validate [FILE] [--keys]
-
-Validate a pipeline spec (default pipeline.yaml) and the rule files it names. Every error is
-printed at once as "file:line:column  yaml.path  message".
-
-  --keys   also print, per stream and event type, the fields of the idempotency key (sha256 of
-           their values joined by ":") and what the event is mapped to
-
-Exit codes: 0 valid, 1 invalid, 2 bad usage.`;
+export const cli = command({
+  name: "validate",
+  summary: "check pipeline.yaml and its rule files, reporting every error at once",
+  args: "[FILE]",
+  about:
+    `Validate a pipeline spec (FILE or --spec; default pipeline.yaml) and the rule files it names.
+Every error is printed at once as "file:line:column  yaml.path  message".`,
+  flags: {
+    ...SPEC,
+    keys: boolean(
+      "also print each event type's idempotency key fields and what it names (dedup.key)",
+    ),
+  },
+  exits: "0 valid, 1 invalid, 2 bad usage.",
+});
 
 export async function main(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { spec: { type: "string" }, keys: { type: "boolean" } },
-  });
+  const { positionals, values } = cli.parse(args);
+  if (positionals.length > 1) {
+    throw new UserError(
+      `validate takes one spec, not ${positionals.length} (see ics validate --help)`,
+    );
+  }
   const spec = await load(positionals[0] ?? values.spec);
   console.log(
     `${

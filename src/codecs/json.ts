@@ -1,4 +1,4 @@
-/** JSON form of an event (EVENTS.md): strict UTF-8, one JSON object. */
+/** JSON form of an event (README, Events): strict UTF-8, one JSON object. */
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function decodeJson(

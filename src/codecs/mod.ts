@@ -196,7 +196,7 @@ function byteLength(value: unknown): number {
 }
 
 /**
- * Why a path field's value is not repo-relative (EVENTS.md: "repo-relative path"), or undefined.
+ * Why a path field's value is not repo-relative (path fields are: README, Events), or undefined.
  * `./x`, doubled or back slashes are fine (the file path rules normalise them); leaving the
  * repository (`..`) or naming an absolute path is not.
  */

@@ -33,7 +33,7 @@ export interface Redrive {
   reason: string;
 }
 
-/** A decoded, schema-checked event (EVENTS.md field names). */
+/** A decoded, schema-checked event (field names of the Avro schemas in `schemas/avro/`). */
 export type Event = Record<string, unknown> & {
   event_id: string;
   event_type: string;

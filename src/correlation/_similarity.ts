@@ -4,7 +4,7 @@
  *
  * Similarity is deliberately token based, not character based: `user_service` vs `user_services` is a
  * different module, and an edit distance would score it 0.92. On word tokens it scores 0.5, which is
- * what EVENTS.md asks for ("near misses must score clearly lower than true matches").
+ * what the shipped policy needs: near misses must score clearly lower than true matches.
  * @module
  */
 import { z } from "zod";

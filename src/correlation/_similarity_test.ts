@@ -74,7 +74,7 @@ Deno.test("parseModule() never drops the stem itself as an ignored folder", () =
   assert.deepEqual(parseModule("tests", options).segments, ["tests"]);
 });
 
-Deno.test("moduleSimilarity() scores the EVENTS.md pairs", () => {
+Deno.test("moduleSimilarity() scores true matches 1 and the near miss user_services 0.5", () => {
   assert.equal(similarity("src/api/user_service.py", "api.user_service"), 1);
   assert.equal(similarity("features/user_service.feature", "src/api/user_service.py"), 1);
   assert.equal(similarity("src/api/user_service.py", "api.user_services"), 0.5);

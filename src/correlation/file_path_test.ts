@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
-import type { EntityView } from "./_types.ts";
+import { entity } from "./_testing.ts";
 import { file_path } from "./file_path.ts";
 
-function entity(label: string, props: Record<string, unknown>): EntityView {
-  return {
-    id: `${label}:1`,
-    label,
-    iteration_id: "it-1",
-    key: ["1"],
-    props,
-    first_seen: 0,
-    last_seen: 0,
-  };
-}
 const artifact = (path: string) => entity("Artifact", { artifact_path: path });
 const module = (name: string) => entity("Module", { module_name: name });
 

@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
-import type { EntityView } from "./_types.ts";
+import { entity } from "./_testing.ts";
 import { heuristic } from "./heuristic.ts";
 
-function entity(label: string, props: Record<string, unknown>, first_seen = 0): EntityView {
-  return {
-    id: `${label}:1`,
-    label,
-    iteration_id: "it-1",
-    key: ["1"],
-    props,
-    first_seen,
-    last_seen: first_seen,
-  };
-}
-const task = (node_id: string, at = 0) => entity("Task", { node_id }, at);
-const scenario = (scenario_name: string, at = 0) => entity("Scenario", { scenario_name }, at);
+const task = (node_id: string, at = 0) => entity("Task", { node_id }, { seen: at });
+const scenario = (scenario_name: string, at = 0) =>
+  entity("Scenario", { scenario_name }, { seen: at });
 
 const config = {
   id: "task-scenario",
@@ -88,7 +78,9 @@ Deno.test("heuristic same_value scores equal values 1 and keys on the whole valu
     ],
   }));
   const left = entity("Task", { node_id: "user_service", workflow_id: "wf-1" });
-  const right = entity("Scenario", { scenario_name: "user service", test_run_id: "wf-1" }, 30_000);
+  const right = entity("Scenario", { scenario_name: "user service", test_run_id: "wf-1" }, {
+    seen: 30_000,
+  });
   const result = both.evaluate(left, right);
   assert.deepEqual(result?.detail, {
     name_similarity: 1,

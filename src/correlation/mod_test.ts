@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { loadSpec } from "../spec/mod.ts";
 import type { EntityView, Rule } from "./_types.ts";
 import { createRule } from "./kinds.ts";
+import { entity } from "./_testing.ts";
 import { createEngine, createIndex, type Engine, pairId, type Policy } from "./mod.ts";
 
 const PIPELINE = new URL("../../pipeline.yaml", import.meta.url).pathname;
@@ -21,17 +22,8 @@ function policy(rules: Rule[], over: Partial<Policy> = {}): Policy {
 
 const T = 1_700_000_000_000;
 
-function view(label: string, key: string, props: Record<string, unknown>, time = T): EntityView {
-  return {
-    id: `${label}:${key}`,
-    label,
-    iteration_id: "it-1",
-    key: [key],
-    props,
-    first_seen: time,
-    last_seen: time,
-  };
-}
+const view = (label: string, key: string, props: Record<string, unknown>, time = T) =>
+  entity(label, props, { key, seen: time });
 
 /** An iteration's index plus its entities, updated the way the graph model does. */
 function iteration(engine: Engine) {

@@ -153,7 +153,7 @@ Deno.test("contentDigest() is the same for a re-send and differs when any field 
   );
 });
 
-Deno.test("contentDigest() takes an absent optional field for null (EVENTS.md: either may be sent)", () => {
+Deno.test("contentDigest() takes an absent optional field for null (either may be sent)", () => {
   const a = event({ node_id: null });
   assert.equal(contentDigest(a, TASK_FIELDS), contentDigest(event({}), TASK_FIELDS));
 });

@@ -2,7 +2,7 @@
  * Deduplication: the idempotency key and the content digest of an event, and the stores that
  * remember them.
  *
- * The key says what an event is about (EVENTS.md: iteration, type, the natural keys it names,
+ * The key says what an event is about (README "Identity and idempotency": iteration, type, the natural keys it names,
  * time); the digest says what it says (every field but event_id). A store keeps the digests seen
  * under each key, so a key hit is verified: the same digest is a duplicate and is dropped, another
  * digest is a key collision, a distinct event that is processed (and counted).
@@ -17,8 +17,8 @@ import { redis } from "./redis.ts";
 export const dedupStores = { memory, redis } as const;
 
 /**
- * The idempotency key: SHA-256 of the key fields joined by ":" (EVENTS.md:
- * `{iteration_id}:{event_type}:{node_id}:{timestamp}` for a task event), a null or absent field as
+ * The idempotency key: SHA-256 of the key fields joined by ":" (README, "Identity and
+ * idempotency": `{iteration_id}:{event_type}:{node_id}:{workflow_id}:{timestamp}` for a task event), a null or absent field as
  * the empty string. Dotted names reach into maps (`metadata.run`).
  */
 export function idempotencyKey(event: Event, fields: readonly string[]): string {
@@ -28,7 +28,7 @@ export function idempotencyKey(event: Event, fields: readonly string[]): string 
 /**
  * The digest of an event's content: 128 bits of SHA-256 over the values of `fields` (every field
  * of the stream's schema but event_id, in schema order; maps with sorted keys). Absent and null are
- * the same (EVENTS.md: an optional field may be either).
+ * the same (the event contract: an optional field may be either).
  */
 export function contentDigest(event: Event, fields: readonly string[]): string {
   let text = "";

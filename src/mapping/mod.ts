@@ -87,7 +87,7 @@ export function createMapper(
           time: event.timestamp,
         });
       }
-      // EVENTS.md: only an event that names nothing it could be about is a mapping error.
+      // Only an event that names nothing it could be about is a mapping error (the contract).
       if (out.entities.length === 0 && mappings.entities.length > 0) {
         throw new MappingError(
           `${event.event_type} names nothing it could be about: ${

@@ -5,7 +5,7 @@
  */
 import { createEngine, type Engine, type EntityView } from "../correlation/mod.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
-import { didYouMean } from "../spec/_errors.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 import { type Endpoint, endpointId, refText } from "./evaluate.ts";
 
 export interface Verdict {

@@ -6,7 +6,8 @@
  */
 import { relative } from "node:path";
 import { loadYaml, type SpecError } from "../spec/_yaml.ts";
-import { didYouMean, validate, yamlPath } from "../spec/_errors.ts";
+import { validate, yamlPath } from "../spec/_errors.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 import type { Endpoint } from "./evaluate.ts";
 import { pairKey } from "./evaluate.ts";
 import { labelSchema } from "./schema.ts";

@@ -6,7 +6,8 @@
  */
 import { dirname, relative, resolve } from "node:path";
 import { loadYaml, type SpecError } from "../spec/_yaml.ts";
-import { didYouMean, validate, yamlPath } from "../spec/_errors.ts";
+import { validate, yamlPath } from "../spec/_errors.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { type Endpoint, type EventInput, readJsonl } from "./evaluate.ts";
 import { type Arrival, ruleTestFileSchema } from "./schema.ts";

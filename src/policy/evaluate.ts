@@ -17,7 +17,7 @@ import { createGraphModel, describeLink, entityId, entityViews } from "../graph/
 import { openSqliteGraph } from "../sinks/sqlite_graph.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
-/** An event object (EVENTS.md JSON form) or the raw bytes of one JSON line. */
+/** An event object (its JSON form: README, Events) or the raw bytes of one JSON line. */
 export type EventInput = Record<string, unknown> | Uint8Array;
 
 /** A node's identity, as in `ics links`. */

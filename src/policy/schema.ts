@@ -67,7 +67,9 @@ const testCase = z.strictObject({
   ),
   exhaustive: z.boolean().default(false).describe("Fail on links the case does not expect"),
   defaults: streamDefaults.default({}),
-  events: z.array(eventObject).min(1).describe("Events (EVENTS.md JSON form) or { file: x.jsonl }"),
+  events: z.array(eventObject).min(1).describe(
+    "Events (JSON objects as in samples/events.jsonl) or { file: x.jsonl }",
+  ),
   expect: z.array(expectation).default([]),
   forbid: z.array(forbidden).default([]),
 });

@@ -1,5 +1,5 @@
 /**
- * File source: JSON Lines (one EVENTS.md event per line) or Avro object container files (`.avro`).
+ * File source: JSON Lines (one event per line, README "Events") or Avro object container files.
  *
  * Like Vector's file source it keeps a checkpoint (in the state folder) of how far each input was
  * processed, written only after every sink acknowledged a batch: a second run over the same file

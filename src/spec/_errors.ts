@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { LoadedYaml, SpecError } from "./_yaml.ts";
 import { redact } from "../core/secrets.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
@@ -44,18 +45,6 @@ export function formatErrors(errors: SpecError[]): string {
     .join("\n");
 }
 
-/** The closest candidate to `word` (case-insensitive edit distance), if it is close enough. */
-export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = Math.max(1, Math.floor(word.length / 3));
-  let best: string | undefined;
-  let bestDistance = limit + 1;
-  for (const candidate of candidates) {
-    const d = distance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
 /** `["rules", 2, "id"]` -> `rules[2].id`; keys that are not plain words are bracket-quoted. */
 export function yamlPath(path: Path): string {
   return path.map((seg, i) => {
@@ -64,22 +53,6 @@ export function yamlPath(path: Path): string {
     if (!/^[\w$-]+$/.test(key)) return `[${JSON.stringify(key)}]`;
     return i === 0 ? key : `.${key}`;
   }).join("");
-}
-
-/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("sorce"/"soruce"). */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.length][b.length];
 }
 
 // ---- issue -> error ----------------------------------------------------------------------------

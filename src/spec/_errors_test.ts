@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { didYouMean, formatErrors, validate, yamlPath } from "./_errors.ts";
+import { formatErrors, validate, yamlPath } from "./_errors.ts";
 import { loadYaml, type SpecError } from "./_yaml.ts";
 
 const File = z.strictObject({
@@ -265,17 +265,6 @@ Deno.test("formatErrors() prints one sorted line per error with (root) for the d
   ]);
   assert.equal(text, "a.yaml:3:1  z  m3\na.yaml:3:2  x.y  m3\nb.yaml:1:1  (root)  m1");
   assert.equal(formatErrors([]), "");
-});
-
-Deno.test("didYouMean() suggests the closest candidate only when it is close enough", () => {
-  assert.equal(didYouMean("sourse", ["sink", "source", "sources"]), "source");
-  assert.equal(didYouMean("SOURCE", ["source"]), "source");
-  assert.equal(didYouMean("suorce", ["source"]), "source"); // a transposition counts once
-  assert.equal(didYouMean("brokers", ["broker", "brokers_list"]), "broker");
-  assert.equal(didYouMean("ab", ["xy", "ac"]), "ac");
-  assert.equal(didYouMean("ab", ["xy"]), undefined);
-  assert.equal(didYouMean("colour", ["name", "version"]), undefined);
-  assert.equal(didYouMean("x", []), undefined);
 });
 
 Deno.test("yamlPath() joins keys with dots and array indexes with brackets", () => {

@@ -1,6 +1,6 @@
 /**
  * Natural keys with alternatives (`first_of`), relationship endpoints that default to their
- * entity's key, and idempotency keys derived from the mapping (EVENTS.md, "Common fields"). Each
+ * entity's key, and idempotency keys derived from the mapping (README, "Identity and idempotency"). Each
  * case edits a copy of the shipped spec.
  */
 import assert from "node:assert/strict";

@@ -8,7 +8,8 @@
 import avro from "avsc";
 import { dirname, relative, resolve } from "node:path";
 import { type LoadedYaml, loadYaml, type SpecError } from "./_yaml.ts";
-import { didYouMean, formatErrors, validate, yamlPath } from "./_errors.ts";
+import { formatErrors, validate, yamlPath } from "./_errors.ts";
+import { didYouMean } from "../core/did_you_mean.ts";
 import {
   type EntitySpec,
   pipelineSchema,
@@ -36,7 +37,7 @@ export interface CompiledStream {
   eventTypes: string[];
   /**
    * Idempotency key fields per event type: `dedup.key` where given, else derived from the
-   * mapping (EVENTS.md): iteration_id, event_type, the natural key fields of every entity and
+   * mapping (README, "Identity and idempotency"): iteration_id, event_type, the natural key fields of every entity and
    * relationship the event type is mapped to, timestamp.
    */
   dedupKeys: Map<string, string[]>;
@@ -113,7 +114,7 @@ const LEGACY_KEYS: Record<string, string> = {
   acc: "module_path",
 };
 
-/** The path fields EVENTS.md defines, per stream. */
+/** The repo-relative path fields of each stream's events (README, Events). */
 const DEFAULT_PATHS: Record<string, string[]> = {
   dde: ["artifact_path"],
   bdv: ["feature_file"],
@@ -453,7 +454,7 @@ function collectIdFields(
 }
 
 /**
- * The idempotency key fields of each event type (EVENTS.md): iteration_id, event_type, the
+ * The idempotency key fields of each event type (README, "Identity and idempotency"): iteration_id, event_type, the
  * fields that say what the event is about — the natural key fields (every alternative) of each
  * entity and relationship endpoint the type is mapped to, in declaration order — and timestamp.
  * So two distinct events never share a key, while a re-sent event (every field repeated) always

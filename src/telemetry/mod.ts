@@ -1,6 +1,7 @@
 /**
- * Telemetry: counters with fixed names and labels (DESIGN.md §7). The runtime counts; the CLI
- * prints a summary from them; exporters (Prometheus, OpenTelemetry) read the same registry.
+ * Telemetry: counters with fixed names and labels, so dashboards and alerts can rely on them.
+ * The runtime counts; the CLI prints a summary from them; exporters (Prometheus, OpenTelemetry)
+ * read the same registry.
  *
  * Prometheus (prom-client): every counter is exported 1:1 as `ics_<name>` with the label names of
  * {@link COUNTER_LABELS}, read from the counters at scrape time (the hot path only adds to a map);
