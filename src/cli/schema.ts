@@ -1,9 +1,16 @@
-/** `ics schema`: write the JSON Schemas editors use, from the same zod source as the validator. */
+/**
+ * `ics schema`: write the JSON Schemas editors use, from the same zod source as the validator.
+ *
+ * Editors check the file as written, before `${VAR}` interpolation: where the validator would take
+ * the interpolated string, the editor schema also takes a string holding a reference (see
+ * `_interpolated.ts`). The validator itself is unchanged: it checks the interpolated value.
+ */
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { join } from "node:path";
 import { pipelineSchema, ruleFileSchema } from "../spec/mod.ts";
 import { ruleTestFileSchema } from "../policy/schema.ts";
+import { interpolated, markPreprocessed } from "./_interpolated.ts";
 
 export const help = `Usage: ics schema [--out DIR] [--check]
 
@@ -15,7 +22,12 @@ edit by hand).
 export function schemas(): Record<string, string> {
   const json = (s: z.ZodType, title: string) =>
     JSON.stringify(
-      { title, ...z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) },
+      {
+        title,
+        ...interpolated(
+          z.toJSONSchema(s, { io: "input", unrepresentable: "any", override: markPreprocessed }),
+        ),
+      },
       null,
       2,
     ) + "\n";
