@@ -1,10 +1,17 @@
-/** `ics schema`: write the JSON Schemas editors use, from the same zod source as the validator. */
+/**
+ * `ics schema`: write the JSON Schemas editors use, from the same zod source as the validator.
+ *
+ * Editors check the file as written, before `${VAR}` interpolation: where the validator would take
+ * the interpolated string, the editor schema also takes a string holding a reference (see
+ * `_interpolated.ts`). The validator itself is unchanged: it checks the interpolated value.
+ */
 import { z } from "zod";
 import { join } from "node:path";
 import { pipelineSchema, ruleFileSchema } from "../spec/mod.ts";
 import { ruleTestFileSchema } from "../policy/schema.ts";
 import { command } from "./_command.ts";
 import { boolean, string } from "./_flags.ts";
+import { interpolated, markPreprocessed } from "./_interpolated.ts";
 
 export const cli = command({
   name: "schema",
@@ -22,7 +29,12 @@ edit by hand).`,
 export function schemas(): Record<string, string> {
   const json = (s: z.ZodType, title: string) =>
     JSON.stringify(
-      { title, ...z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) },
+      {
+        title,
+        ...interpolated(
+          z.toJSONSchema(s, { io: "input", unrepresentable: "any", override: markPreprocessed }),
+        ),
+      },
       null,
       2,
     ) + "\n";

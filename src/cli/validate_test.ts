@@ -4,6 +4,7 @@
  * no user error ever shows a stack trace.
  */
 import assert from "node:assert/strict";
+import { copy } from "../../tests/_copy.ts";
 
 const ROOT = new URL("../..", import.meta.url);
 
@@ -11,7 +12,8 @@ async function ics(...args: string[]) {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-env", "src/cli/main.ts", ...args],
     cwd: ROOT,
-    env: { NO_COLOR: "1" },
+    // The fixtures share the repository's Avro schemas, outside their own folders.
+    env: { NO_COLOR: "1", ICS_ALLOW_OUTSIDE: ROOT.pathname },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -133,3 +135,28 @@ Deno.test("ics --help and ics <command> --help exit 0 and print the usage", asyn
     assert.equal(stderr, "");
   }
 });
+
+Deno.test("ics validate refuses rule files outside the spec's folder and prints nothing of them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ics-validate-" });
+  try {
+    await copy(ROOT.pathname, dir, ["pipeline.yaml", "rules", "schemas"]);
+    const spec = `${dir}/pipeline.yaml`;
+    const text = await Deno.readTextFile(spec);
+    await Deno.writeTextFile(spec, text.replace("rules: [rules/*.yaml]", "rules: [/etc/*]"));
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-env", "src/cli/main.ts", "validate", spec],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+    }).output().then((o) => ({ ...o, stdout: dec(o.stdout), stderr: dec(o.stderr) }));
+    assert.equal(code, 1);
+    assert.equal(stdout, "");
+    assert.match(
+      stderr,
+      /^\S+pipeline\.yaml:\d+:\d+ {2}correlation\.rules\[0\] {2}"\/etc" is outside the spec's folder; only ICS_ALLOW_OUTSIDE can allow another folder\n\n1 error in the spec\.\n$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const dec = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

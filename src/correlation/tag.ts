@@ -5,7 +5,8 @@
  *
  * A placeholder matches one or more characters other than whitespace and the separator characters of
  * the pattern's literal text (for `@contract:{name}:{version}`: anything but `@` and `:`), so a
- * placeholder never swallows the next part of the tag.
+ * placeholder never swallows the next part of the tag; where a placeholder could end in several
+ * places, it ends at the first (see `_tag_pattern.ts`, which also bounds the tag length).
  * @module
  */
 import { z } from "zod";
@@ -18,45 +19,7 @@ import {
   ruleId,
   textOf,
 } from "./_similarity.ts";
-
-/** Split a pattern into literal parts and placeholder names: `lit0 {n0} lit1 {n1} lit2`. */
-function parsePattern(pattern: string): { literals: string[]; names: string[] } {
-  const parts = pattern.split(/\{([^{}]*)\}/);
-  return {
-    literals: parts.filter((_, i) => i % 2 === 0),
-    names: parts.filter((_, i) => i % 2 === 1),
-  };
-}
-
-/** Every problem with a pattern, as messages; empty when it is usable. */
-function patternProblems(pattern: string): string[] {
-  const { literals, names } = parsePattern(pattern);
-  const problems: string[] = [];
-  if (names.length === 0) problems.push(`pattern "${pattern}" has no {placeholder}`);
-  for (const n of names) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) {
-      problems.push(`placeholder "{${n}}" is not an identifier (letters, digits and _)`);
-    }
-  }
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup !== undefined) problems.push(`placeholder "{${dup}}" appears twice`);
-  if (literals.slice(1, -1).some((l) => l === "")) {
-    problems.push("placeholders must be separated by literal text, e.g. {name}:{version}");
-  }
-  if (literals.some((l) => /[{}]/.test(l))) problems.push("pattern has an unbalanced { or }");
-  return problems;
-}
-
-const escapeLiteral = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const escapeInClass = (s: string) => s.replace(/[\]\\^-]/g, "\\$&");
-
-function compilePattern(pattern: string, caseSensitive: boolean): { re: RegExp; names: string[] } {
-  const { literals, names } = parsePattern(pattern);
-  const separators = new Set(literals.join("").replace(/[\p{L}\p{N}\s]/gu, ""));
-  const value = `([^\\s${[...separators].map(escapeInClass).join("")}]+)`;
-  const source = literals.map(escapeLiteral).join(value);
-  return { re: new RegExp(`^${source}$`, caseSensitive ? "u" : "iu"), names };
-}
+import { compilePattern, MAX_TAG_LENGTH, parsePattern, patternProblems } from "./_tag_pattern.ts";
 
 const schema = z.strictObject({
   id: ruleId,
@@ -98,7 +61,7 @@ const schema = z.strictObject({
 export type TagConfig = z.infer<typeof schema>;
 
 function create(config: TagConfig): Rule {
-  const { re, names } = compilePattern(config.left.pattern, config.case_sensitive);
+  const { match, names } = compilePattern(config.left.pattern, config.case_sensitive);
   const norm = (v: string) => config.case_sensitive ? v : v.toLowerCase();
   const tagsOf = (value: unknown): string[] | undefined =>
     typeof value === "string"
@@ -109,8 +72,8 @@ function create(config: TagConfig): Rule {
   /** Placeholder values of every tag matching the pattern. */
   const parsed = (tags: string[]) =>
     tags.flatMap((tag) => {
-      const m = re.exec(tag);
-      return m ? [{ tag, values: m.slice(1) }] : [];
+      const values = match(tag);
+      return values ? [{ tag, values }] : [];
     });
   const wanted = (props: Record<string, unknown>) => {
     const values = names.map((n) => textOf(props[n]));
@@ -146,7 +109,10 @@ function create(config: TagConfig): Rule {
           fired: false,
           score: 0,
           matched: { left: tags, right },
-          reason: `no tag matches the pattern "${config.left.pattern}"`,
+          reason: `no tag matches the pattern "${config.left.pattern}"` +
+            (tags.some((t) => t.length > MAX_TAG_LENGTH)
+              ? ` (tags longer than ${MAX_TAG_LENGTH} characters match none)`
+              : ""),
         };
       }
       const fired = agreeing(best.values) === names.length;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { entity } from "./_testing.ts";
 import { tag } from "./tag.ts";
+import { repoUrl, runWithin } from "../../tests/_deadline.ts";
 
 const scenario = (...tags: string[]) => entity("Scenario", { tags });
 const contract = (name?: string, version?: string) =>
@@ -134,4 +135,80 @@ Deno.test("tag schema rejects fields that are not the pattern's placeholders", (
     right: { entity: "Contract", fields: ["name"] },
   });
   assert.deepEqual(result.error?.issues.map((i) => i.path), [["right", "fields"]]);
+});
+
+// ---- hostile tags ------------------------------------------------------------------------------
+
+const withPattern = (pattern: string, caseSensitive = false) =>
+  tag.create(tag.schema.parse({
+    ...config,
+    left: { entity: "Scenario", field: "tags", pattern },
+    right: { entity: "Thing" },
+    case_sensitive: caseSensitive,
+  }));
+
+Deno.test("tag matching is linear: eight placeholders against adversarial tags finish at once", async () => {
+  // As a regular expression, ^(\S+)x(\S+)x...(\S+)!$ backtracks through every way to split the
+  // tag: 55 s for 80 characters, ~10^17 steps for 400.
+  const pattern = "{a}x{b}x{c}x{d}x{e}x{f}x{g}x{h}!";
+  const out = await runWithin(
+    30,
+    `import { tag } from "${repoUrl("src/correlation/tag.ts")}";
+    const rule = tag.create(tag.schema.parse({
+      id: "t", kind: "tag", description: "d",
+      left: { entity: "Scenario", field: "tags", pattern: ${JSON.stringify(pattern)} },
+      right: { entity: "Thing" },
+    }));
+    const tags = ["x".repeat(80), "x".repeat(400), "ax".repeat(400), "1x2x3x4x5x6x7x8!"];
+    const keys = rule.keys("left", { id: "S:1", label: "Scenario", iteration_id: "i", key: ["1"],
+      props: { tags }, first_seen: 0, last_seen: 0 });
+    console.log(JSON.stringify(keys));`,
+  );
+  assert.deepEqual(JSON.parse(out), [["1", "2", "3", "4", "5", "6", "7", "8"].join("\u0000")]);
+});
+
+Deno.test("an ambiguous placeholder ends at the first occurrence of the text after it", () => {
+  // "v" is a letter, so no separator: {name} may hold a "v"; it ends at the first one.
+  const rule = withPattern("@api:{name}v{version}");
+  assert.deepEqual(rule.keys("left", scenario("@api:userv2v3")), ["user\u00002v3"]);
+  const result = rule.evaluate(
+    scenario("@api:userv2v3"),
+    entity("Thing", { name: "userv2", version: "3" }),
+  );
+  assert.equal(
+    result?.reason,
+    'tag "@api:userv2v3" names name "user", not "userv2", version "2v3", not "3"',
+  );
+  // Separators still bound a value: no ":" in {version}, even where a later literal would fit.
+  assert.deepEqual(withPattern("@c:{name}:{version}").keys("left", scenario("@c:a:b:c")), []);
+});
+
+Deno.test("a case-insensitive pattern matches its literal text in any case and keeps the values' case", () => {
+  const rule = withPattern("@Contract:{name}:{version}");
+  const result = rule.evaluate(
+    scenario("@CONTRACT:UserAPI:V1"),
+    entity("Thing", { name: "userapi", version: "v1" }),
+  );
+  assert.equal(result?.fired, true);
+  assert.equal(result?.reason, 'tag "@CONTRACT:UserAPI:V1" names name "UserAPI", version "V1"');
+  // A character whose lower case is longer (İ → i̇) does not shift the values.
+  assert.deepEqual(rule.keys("left", scenario("@contract:İstanbul:v1")), ["i̇stanbul\u0000v1"]);
+  assert.deepEqual(
+    withPattern("@Contract:{name}:{version}", true).keys("left", scenario("@contract:a:b")),
+    [],
+  );
+});
+
+Deno.test("a tag longer than 1000 characters matches no pattern, and the reason says so", () => {
+  const long = `@contract:${"A".repeat(1000)}:v1`;
+  assert.deepEqual(rule.keys("left", scenario(long)), []);
+  const result = rule.evaluate(scenario(long), contract("A".repeat(1000), "v1"));
+  assert.equal(result?.fired, false);
+  assert.equal(
+    result?.reason,
+    'no tag matches the pattern "@contract:{contract_name}:{contract_version}" ' +
+      "(tags longer than 1000 characters match none)",
+  );
+  const longest = `@contract:${"A".repeat(1000 - "@contract::v1".length)}:v1`;
+  assert.equal(rule.keys("left", scenario(longest)).length, 1);
 });

@@ -25,16 +25,22 @@ export function validate<S extends z.ZodType>(
     ? []
     : result.error.issues.flatMap((issue) => toErrors(issue, [], schema, loaded));
   // A failed ${VAR} left an empty string behind; schema complaints about it would only be noise.
-  const broken = loaded.errors.map((e) => e.path).filter((p) => p !== "");
+  const broken = new Set(loaded.errors.map((e) => e.path).filter((p) => p !== ""));
   const errors = dedupe([
     ...loaded.errors,
-    ...schemaErrors.filter((e) => !broken.some((b) => within(e.path, b))),
+    ...schemaErrors.filter((e) => !prefixes(e.path).some((p) => broken.has(p))),
   ]).sort((a, b) => a.line - b.line || a.column - b.column); // document order, stable
   return errors.length === 0 && result.success ? { value: result.data, errors } : { errors };
 }
 
-const within = (path: string, base: string) =>
-  path === base || (path.startsWith(base) && /^[.[]/.test(path.slice(base.length)));
+/** `a.b[2]` → `a`, `a.b`, `a.b[2]`: the path and every path it lies within. */
+function prefixes(path: string): string[] {
+  const out = [path];
+  for (let i = 1; i < path.length; i++) {
+    if (path[i] === "." || path[i] === "[") out.push(path.slice(0, i));
+  }
+  return out;
+}
 
 /** One error per line, `file:line:column  path  message`, sorted by file, line and column. */
 export function formatErrors(errors: SpecError[]): string {

@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
-import type { Alias, Document, Node, Scalar } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Alias, Node, Pair, Scalar, YAMLMap } from "yaml";
 import { yamlPath } from "./_errors.ts";
+import { duplicateKeys, keyOf, type NodeProblem, resolveAliases } from "./_yaml_nodes.ts";
 
 /** One positioned problem in a config file. `path` is the YAML path ("" for the document). */
 export interface SpecError {
@@ -34,11 +35,26 @@ export interface LoadedYaml {
 type Position = { line: number; column: number };
 type Lookup = (name: string) => string | undefined;
 
+/**
+ * Parser messages that end by quoting the file's text (a whole multi-line scalar, say): the
+ * position says where, and a file that is no YAML at all (a key, a `.env`) must not be printed.
+ */
+const QUOTES_TEXT =
+  /^(Unexpected \S+ token in YAML stream|Not a YAML token|Block scalar header includes extra characters|Unresolved tag|Could not resolve tag|Not a valid tag): .*$/s;
+
+const interpolationErrors = new WeakSet<SpecError>();
+
+/** True for an error about a `${...}` reference (it quotes text of the file). */
+export function fromInterpolation(error: SpecError): boolean {
+  return interpolationErrors.has(error);
+}
+
 /** Parses `text`, interpolates `${VAR}` references from `env` and collects every problem found. */
 export function loadYaml(file: string, text: string, env: Lookup): LoadedYaml {
   const lineCounter = new LineCounter();
   // prettyErrors: false keeps messages short (no code excerpt); positions come from lineCounter.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys are found by duplicateKeys(): the parser's own check is quadratic.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -47,66 +63,60 @@ export function loadYaml(file: string, text: string, env: Lookup): LoadedYaml {
     // The parser may point at the indentation before a bad key; point at the key itself.
     let offset = e.pos[0];
     while (text[offset] === " " || text[offset] === "\t") offset++;
-    if (e.code !== "DUPLICATE_KEY") {
-      // The parser catches its own stack overflow on deep nesting; say what it means.
-      const message = /call stack/i.test(e.message)
-        ? `the document is nested too deeply (${e.message})`
-        : e.message;
-      return { file, ...at(offset), path: "", message };
-    }
-    const dup = keyAt(doc, e.pos[0]);
-    return {
-      file,
-      ...at(offset),
-      path: yamlPath(dup.path),
-      message: `duplicate key ${JSON.stringify(dup.key)}`,
-    };
+    // The parser catches its own stack overflow on deep nesting; say what it means.
+    const message = /call stack/i.test(e.message)
+      ? `the document is nested too deeply (${e.message})`
+      : e.message.replace(QUOTES_TEXT, "$1");
+    return { file, ...at(offset), path: "", message };
   });
-  const parsed = doc.errors.length === 0;
+  const problem = ({ node, path, message }: NodeProblem): SpecError => ({
+    file,
+    ...at(node.range?.[0] ?? 0),
+    path: yamlPath(path),
+    message,
+  });
+  const duplicates = duplicateKeys(doc.contents).map(problem);
+  errors.push(...duplicates);
+  const parsed = doc.errors.length === 0 && duplicates.length === 0;
 
   // Interpolate on the scalar nodes themselves so each node keeps its range (and so its position).
   const interpolated = new WeakSet<Scalar>();
-  walkScalars(doc.contents, [], (node, path) => {
+  walkScalars(doc.contents, [], () => undefined, (node, path) => {
     if (typeof node.value !== "string" || !node.value.includes("$")) return;
     const { value, problems, references } = interpolate(node.value, env);
     node.value = value;
     if (references) interpolated.add(node);
     const pos = at(node.range?.[0] ?? 0);
-    for (const message of problems) errors.push({ file, ...pos, path: yamlPath(path), message });
+    for (const message of problems) {
+      const error = { file, ...pos, path: yamlPath(path), message };
+      interpolationErrors.add(error);
+      errors.push(error);
+    }
   });
+  // Aliases resolved once (unknown, recursive and exploding ones are errors at the alias).
+  const aliases = resolveAliases(doc);
+  errors.push(...aliases.problems.map(problem));
+  const resolve = (node: unknown) => isAlias(node) ? aliases.targets.get(node) : node;
   // Where values came from the environment, also through aliases (`password: *kafka_password`).
   const fromEnv = new Set<string>();
-  const mark = (node: Scalar, path: PropertyKey[]) => {
-    if (interpolated.has(node)) fromEnv.add(yamlPath(path));
-  };
-  walkScalars(doc.contents, [], mark);
-  walkAliases(doc.contents, [], (alias, path) => {
-    const target = alias.resolve(doc);
-    walkScalars(target, path, mark);
-    if (target !== undefined) return;
-    const pos = at(alias.range?.[0] ?? 0);
-    errors.push({
-      file,
-      ...pos,
-      path: yamlPath(path),
-      message: `unknown alias "*${alias.source}"`,
+  if (aliases.problems.length === 0) {
+    walkScalars(doc.contents, [], resolve, (node, path) => {
+      if (interpolated.has(node)) fromEnv.add(yamlPath(path));
     });
-  });
+  }
 
   let value: unknown = undefined;
-  if (parsed) {
+  if (parsed && aliases.problems.length === 0) {
     try {
-      value = doc.toJS();
+      // The aliases were checked above; the parser's own count (maxAliasCount) is quadratic.
+      value = doc.toJS({ maxAliasCount: -1 });
     } catch (e) {
-      // toJS throws on unresolved or exponentially expanding aliases; both are user errors.
-      if (!errors.some((err) => err.message.startsWith("unknown alias"))) {
-        errors.push({ file, line: 1, column: 1, path: "", message: (e as Error).message });
-      }
+      errors.push({ file, line: 1, column: 1, path: "", message: (e as Error).message });
     }
   }
 
   const locate = (path: readonly PropertyKey[]): Position => {
-    const { node, key } = find(doc, path);
+    const { node, key } = find(doc.contents, path, resolve);
     // An empty value (`key:`) sits at the line end and a block collection starts on the next
     // line, at its first item; in both cases the key is where the reader looks.
     const empty = isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1];
@@ -115,7 +125,7 @@ export function loadYaml(file: string, text: string, env: Lookup): LoadedYaml {
     return at(target?.range?.[0] ?? 0);
   };
   const locateKey = (path: readonly PropertyKey[]): Position => {
-    const { key, depth } = find(doc, path);
+    const { key, depth } = find(doc.contents, path, resolve);
     return key && depth === path.length ? at(key.range?.[0] ?? 0) : locate(path);
   };
   return { file, value, errors, fromEnv, locate, locateKey };
@@ -150,48 +160,40 @@ function interpolate(raw: string, env: Lookup) {
   return { value, problems, references };
 }
 
-type Visit<T> = (node: T, path: PropertyKey[]) => void;
-
-/** Visits every value scalar (not mapping keys: interpolating keys would hide typos). */
-function walkScalars(node: unknown, path: PropertyKey[], visit: Visit<Scalar>): void {
+/**
+ * Visits every value scalar (not mapping keys: interpolating keys would hide typos), following
+ * aliases through `resolve` (it returns undefined to leave them out).
+ */
+function walkScalars(
+  node: unknown,
+  path: PropertyKey[],
+  resolve: (alias: Alias) => unknown,
+  visit: (node: Scalar, path: PropertyKey[]) => void,
+): void {
+  if (isAlias(node)) node = resolve(node);
   if (isScalar(node)) visit(node, path);
   else if (isMap(node)) {
-    for (const pair of node.items) walkScalars(pair.value, [...path, keyOf(pair.key)], visit);
-  } else if (isSeq(node)) node.items.forEach((item, i) => walkScalars(item, [...path, i], visit));
+    for (const pair of node.items) {
+      walkScalars(pair.value, [...path, keyOf(pair.key)], resolve, visit);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => walkScalars(item, [...path, i], resolve, visit));
+  }
 }
 
-function walkAliases(node: unknown, path: PropertyKey[], visit: Visit<Alias>): void {
-  if (isAlias(node)) visit(node, path);
-  else if (isMap(node)) {
-    for (const pair of node.items) walkAliases(pair.value, [...path, keyOf(pair.key)], visit);
-  } else if (isSeq(node)) node.items.forEach((item, i) => walkAliases(item, [...path, i], visit));
-}
-
-/** The text of the mapping key that starts at `offset` (the error only carries its position). */
-/** The key starting at `offset` and the YAML path of its mapping entry. */
-function keyAt(doc: Document, offset: number): { key: string; path: PropertyKey[] } {
-  let found = { key: "", path: [] as PropertyKey[] };
-  visit(doc, {
-    Pair(_, pair, ancestors) {
-      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return;
-      const path: PropertyKey[] = [];
-      const chain = [...ancestors, pair];
-      for (let i = 0; i < chain.length; i++) {
-        const node = chain[i];
-        if (isPair(node)) path.push(keyOf(node.key));
-        else if (isSeq(node) && i + 1 < chain.length) {
-          path.push(node.items.indexOf(chain[i + 1] as never));
-        }
-      }
-      found = { key: keyOf(pair.key), path };
-      return visit.BREAK;
-    },
-  });
-  return found;
-}
-
-function keyOf(key: unknown): string {
-  return String(isScalar(key) ? key.value : key);
+/** Each mapping's entries by key (the first of equal keys), built when first needed. */
+const entries = new WeakMap<YAMLMap, Map<string, Pair>>();
+function entry(map: YAMLMap, key: string): Pair | undefined {
+  let index = entries.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items) {
+      const k = keyOf(pair.key);
+      if (isPair(pair) && !index.has(k)) index.set(k, pair);
+    }
+    entries.set(map, index);
+  }
+  return index.get(key);
 }
 
 /**
@@ -199,16 +201,16 @@ function keyOf(key: unknown): string {
  * deepest node reached, its key node (null for the root and sequence items) and how many path
  * segments matched.
  */
-function find(doc: Document, path: readonly PropertyKey[]) {
-  let node: Node | null = doc.contents;
+function find(root: unknown, path: readonly PropertyKey[], resolve: (n: unknown) => unknown) {
+  let node = root as Node | null;
   let key: Node | null = null;
   let depth = 0;
   for (const seg of path) {
-    const here: unknown = isAlias(node) ? node.resolve(doc) : node;
+    const here = resolve(node);
     let next: unknown = undefined;
     let nextKey: Node | null = null;
     if (isMap(here)) {
-      const pair = here.items.find((p) => isPair(p) && keyOf(p.key) === String(seg));
+      const pair = entry(here, String(seg));
       nextKey = isScalar(pair?.key) ? pair.key : null;
       next = pair?.value ?? nextKey;
     } else if (isSeq(here) && typeof seg === "number") next = here.items[seg];

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { loadYaml } from "./_yaml.ts";
+import { repoUrl, runWithin } from "../../tests/_deadline.ts";
 
 const ENV: Record<string, string> = { HOST: "db.local", PORT: "5432", EMPTY: "", N: "42" };
 const env = (name: string) => ENV[name];
@@ -142,4 +143,80 @@ Deno.test("loadYaml() gives an empty document the value null", () => {
   assert.equal(l.value, null);
   assert.deepEqual(l.errors, []);
   assert.deepEqual(l.locate(["x"]), { line: 1, column: 1 });
+});
+
+// ---- hostile documents -------------------------------------------------------------------------
+
+Deno.test("loadYaml() positions an alias bomb at the alias that makes it explode", () => {
+  // Each level repeats the one before nine times: 9^7 values from seven short lines.
+  const lines = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+  for (const [p, c] of ["ab", "bc", "cd", "de", "ef", "fg"]) {
+    lines.push(`${c}: &${c} [${Array(9).fill(`*${p}`).join(", ")}]`);
+  }
+  const l = load(lines.join("\n") + "\n");
+  assert.equal(l.value, undefined);
+  // The aliases of b..e repeat 74,718 values (a list counts as one value besides its items); the
+  // first *e of f repeats 66,430 more.
+  assert.deepEqual(brief(l), [
+    '6:8 f[0] alias "*e" makes the aliases repeat more than 100000 values (an alias bomb?)',
+  ]);
+});
+
+Deno.test("loadYaml() reports an alias inside the value it refers to", () => {
+  const l = load("a: &a [1, *a]\nb: &b {c: {d: *b}}\n");
+  assert.equal(l.value, undefined);
+  assert.deepEqual(brief(l), [
+    '1:11 a[1] alias "*a" is inside what it refers to',
+    '2:15 b.c.d alias "*b" is inside what it refers to',
+  ]);
+});
+
+Deno.test("loadYaml() accepts one anchor aliased many times, and refuses a thousand and one aliases", () => {
+  const many = (n: number) => `a: &a x\nl: [${Array(n).fill("*a").join(", ")}]\n`;
+  const ok = load(many(1000));
+  assert.deepEqual(ok.errors, []);
+  assert.equal((ok.value as { l: string[] }).l.length, 1000);
+  const l = load(many(1001));
+  assert.deepEqual(brief(l), ["2:4005 l[1000] more than 1000 aliases in one file"]);
+});
+
+Deno.test("a 60,000-key file with 30,000 duplicate keys, unknown keys or unset variables is checked in linear time", async () => {
+  // The parser's own duplicate check and our position lookups were quadratic: minutes.
+  const out = await runWithin(
+    60,
+    `import { loadYaml } from "${repoUrl("src/spec/_yaml.ts")}";
+    import { validate } from "${repoUrl("src/spec/_errors.ts")}";
+    import { pipelineSchema } from "${repoUrl("src/spec/_schema.ts")}";
+    let text = "";
+    for (let i = 0; i < 60000; i++) text += "k" + (i % 30000) + ": " + i + "\\n";
+    const dup = loadYaml("p.yaml", text, () => undefined);
+    text = "";
+    for (let i = 0; i < 60000; i++) text += "k" + i + ": " + i + "\\n";
+    const unknown = validate(pipelineSchema, loadYaml("p.yaml", text, () => undefined));
+    text = "";
+    for (let i = 0; i < 60000; i++) text += "k" + i + ": \${V" + i + "}\\n";
+    const unset = validate(pipelineSchema, loadYaml("p.yaml", text, () => undefined));
+    console.log(JSON.stringify([
+      dup.errors.length, dup.errors.at(-1), unknown.errors.at(-1), unset.errors.length,
+    ]));`,
+  );
+  const [count, lastDup, lastUnknown, unset] = JSON.parse(out);
+  // An unset variable hides the schema's complaints about what it left behind: one error each,
+  // and one for each of the 5 required keys missing.
+  assert.equal(unset, 60_005);
+  assert.equal(count, 30_000);
+  assert.deepEqual(lastDup, {
+    file: "p.yaml",
+    line: 60_000,
+    column: 1,
+    path: "k29999",
+    message: 'duplicate key "k29999"',
+  });
+  assert.deepEqual(lastUnknown, {
+    file: "p.yaml",
+    line: 60_000,
+    column: 1,
+    path: "k59999",
+    message: 'unknown key "k59999"',
+  });
 });

@@ -6,7 +6,7 @@
  * @module
  */
 import avro from "avsc";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { type LoadedYaml, loadYaml, type SpecError } from "./_yaml.ts";
 import { formatErrors, validate, yamlPath } from "./_errors.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
@@ -18,6 +18,19 @@ import {
   ruleFileSchema,
   type RuleSpec,
 } from "./_schema.ts";
+import {
+  ALLOW_OUTSIDE,
+  type Confinement,
+  confinement,
+  expandGlob,
+  NotAFile,
+  readRegular,
+  shortName,
+  TOO_LARGE,
+  TooLarge,
+} from "./_files.ts";
+import { checkNamedFiles, withoutStreams } from "./_confine.ts";
+import { loadRuleFile } from "./_rule_file.ts";
 import { eventTypes, fieldNames, type FieldType, fieldType } from "./_avro.ts";
 import { createRule } from "../correlation/kinds.ts";
 import type { Rule } from "../correlation/_types.ts";
@@ -125,7 +138,10 @@ const DEFAULT_PATHS: Record<string, string[]> = {
 const own = <T>(record: Record<string, T>, key: string): T | undefined =>
   Object.hasOwn(record, key) ? record[key] : undefined;
 
-/** Load and compile a spec; `errors` is empty exactly when `spec` is set. */
+/**
+ * Load and compile a spec; `errors` is empty exactly when `spec` is set. The files the spec names
+ * must lie in its folder, or in one the `ICS_ALLOW_OUTSIDE` variable of `env` lists (`_files.ts`).
+ */
 export async function loadSpec(
   file: string,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
@@ -133,30 +149,37 @@ export async function loadSpec(
   const path = resolve(file);
   const text = await readRegular(path).catch((e) => e as Error);
   if (text instanceof Error) {
-    const message = text instanceof NotAFile ? "is not a file" : "file cannot be read";
+    const message = text instanceof TooLarge
+      ? TOO_LARGE
+      : text instanceof NotAFile
+      ? "is not a file"
+      : "file cannot be read";
     return { errors: [{ file, line: 1, column: 1, path: "", message }] };
   }
   const loaded = loadYaml(shortName(path), text, env);
   // Before anything can report a value: every message from here on masks the spec's secrets.
   rememberSecretsIn(loaded.value);
   if (loaded.errors.length) return { errors: loaded.errors };
+  const dir = dirname(path);
+  const confined = await confinement(dir, env(ALLOW_OUTSIDE));
   const checked = validate(pipelineSchema, loaded);
   if (!checked.value) {
     // Still check the rule files the spec names, so every error is reported in one pass.
-    const dir = dirname(path);
     const rules = (loaded.value as { correlation?: { rules?: unknown } })?.correlation?.rules;
-    const patterns = Array.isArray(rules) ? rules.filter((r) => typeof r === "string") : [];
     const errors = [...checked.errors];
-    for (const pattern of patterns) {
-      for (const file of await expandGlob(resolve(dir, pattern))) {
-        errors.push(...(await loadRuleFile(file, env)).errors);
+    for (const [i, pattern] of (Array.isArray(rules) ? rules : []).entries()) {
+      if (typeof pattern !== "string" || pattern === "") continue;
+      const { files, problems } = await expandGlob(resolve(dir, pattern), pattern, confined);
+      const where = ["correlation", "rules", i];
+      for (const message of problems) {
+        errors.push({ file: loaded.file, ...loaded.locate(where), path: yamlPath(where), message });
       }
+      for (const file of files) errors.push(...(await loadRuleFile(file, env)).errors);
     }
     return { errors };
   }
   const errors: SpecError[] = [];
   const spec = checked.value;
-  const dir = dirname(path);
   const at = (p: PropertyKey[], message: string, key = false) =>
     errors.push({
       file: loaded.file,
@@ -167,7 +190,9 @@ export async function loadSpec(
 
   literalSecrets(loaded, at);
   resolveFiles(spec, dir);
-  const streams = await compileStreams(spec, dir, at);
+  // Files outside the spec's folder are reported, and never read.
+  const refused = await checkNamedFiles(spec, dir, confined, at);
+  const streams = await compileStreams(withoutStreams(spec, refused), dir, at);
   const streamOfEventType = new Map<string, string>();
   for (const s of streams.values()) for (const t of s.eventTypes) streamOfEventType.set(t, s.name);
   const entities = compileEntities(spec, streams, at);
@@ -177,6 +202,7 @@ export async function loadSpec(
   const { rules, ruleSpecs, ruleFiles } = await compileRules(
     spec,
     dir,
+    confined,
     streams,
     entities,
     env,
@@ -529,6 +555,7 @@ const FIELD_TYPES: Record<string, { left: FieldType[]; right: FieldType[] }> = {
 async function compileRules(
   spec: PipelineSpec,
   dir: string,
+  confined: Confinement,
   streams: Map<string, CompiledStream>,
   entities: EntityMapping[],
   env: (name: string) => string | undefined,
@@ -540,9 +567,11 @@ async function compileRules(
   const ruleFiles: string[] = [];
   const seen = new Map<string, string>();
   const labels = new Map(entities.map((e) => [e.label, e]));
+  const declared = Object.keys(spec.entities);
   for (const [i, pattern] of spec.correlation.rules.entries()) {
-    const files = await expandGlob(resolve(dir, pattern));
-    if (files.length === 0) {
+    const { files, problems } = await expandGlob(resolve(dir, pattern), pattern, confined);
+    for (const message of problems) at(["correlation", "rules", i], message);
+    if (files.length === 0 && problems.length === 0) {
       const folder = await Deno.stat(resolve(dir, pattern)).then((s) => s.isDirectory, () => false);
       at(
         ["correlation", "rules", i],
@@ -572,7 +601,7 @@ async function compileRules(
         }
         seen.set(config.id, where);
         const rule = createRule(config);
-        if (checkRule(rule, streams, labels, Object.keys(spec.entities), loaded, r, ruleAt)) {
+        if (checkRule(rule, streams, labels, declared, loaded, r, ruleAt)) {
           rules.push(rule);
           ruleSpecs.push(config);
         }
@@ -580,20 +609,6 @@ async function compileRules(
     }
   }
   return { rules, ruleSpecs, ruleFiles };
-}
-
-/** A rule file, parsed and validated against the rule file schema. */
-async function loadRuleFile(path: string, env: (name: string) => string | undefined) {
-  const text = await readRegular(path).catch(() => undefined);
-  if (text === undefined) {
-    const file = shortName(path);
-    const error = { file, line: 1, column: 1, path: "", message: "file cannot be read" };
-    return { loaded: loadYaml(file, "", env), errors: [error] };
-  }
-  const loaded = loadYaml(shortName(path), text, env);
-  if (loaded.errors.length) return { loaded, errors: loaded.errors };
-  const checked = validate(ruleFileSchema, loaded);
-  return { loaded, value: checked.value, errors: checked.errors };
 }
 
 /** Both sides must name known entities, and every field must be a property of the right type. */
@@ -713,40 +728,6 @@ function unknownLabel(label: string, labels: string[]): string {
 /** `metadata.dde_node_id` is stored as `dde_node_id`; a plain field keeps its name. */
 function propertyOf(field: string): string {
   return field.split(".").at(-1)!;
-}
-
-function shortName(path: string): string {
-  const rel = relative(Deno.cwd(), path);
-  return rel.startsWith("..") ? path : rel;
-}
-
-/** `rules/*.yaml`: a `*` matches within one folder level; no other glob syntax. */
-async function expandGlob(pattern: string): Promise<string[]> {
-  if (!pattern.includes("*")) {
-    return await Deno.stat(pattern).then((s) => s.isFile ? [pattern] : [], () => []);
-  }
-  const dir = dirname(pattern);
-  const name = pattern.slice(dir.length + 1);
-  const re = new RegExp(
-    "^" + name.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*") + "$",
-  );
-  const out: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && re.test(entry.name)) out.push(resolve(dir, entry.name));
-    }
-  } catch {
-    return [];
-  }
-  return out.sort();
-}
-
-class NotAFile extends Error {}
-
-/** A regular file's text; a folder or a device (`/dev/zero` never ends) is refused unread. */
-async function readRegular(path: string): Promise<string> {
-  if (!(await Deno.stat(path)).isFile) throw new NotAFile(path);
-  return await Deno.readTextFile(path);
 }
 
 function plural(n: number, word: string): string {

@@ -13,9 +13,13 @@ const SPECS = join(ROOT, "testdata", "specs");
 
 type Env = Record<string, string>;
 
-/** Load `testdata/specs/<name>/pipeline.yaml` with a fixed environment (never the real one). */
+/**
+ * Load `testdata/specs/<name>/pipeline.yaml` with a fixed environment (never the real one). The
+ * fixtures share the repository's Avro schemas and `_shared/rules.yaml`, outside their own folder.
+ */
 function load(name: string, env: Env = {}) {
-  return loadSpec(join(SPECS, name, "pipeline.yaml"), (n) => env[n]);
+  const allowed: Env = { ICS_ALLOW_OUTSIDE: ROOT, ...env };
+  return loadSpec(join(SPECS, name, "pipeline.yaml"), (n) => allowed[n]);
 }
 
 /** The file name the compiler reports: relative to the working directory when inside it. */
