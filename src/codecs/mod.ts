@@ -14,7 +14,7 @@ import type { DlqCategory, Event, RawRecord } from "../core/types.ts";
 import type { CompiledSpec, CompiledStream } from "../spec/mod.ts";
 import { Buffer } from "node:buffer";
 import { readField } from "../core/fields.ts";
-import { decodeJson } from "./json.ts";
+import { decodeJson, numberSource } from "./json.ts";
 import { decodeAvro } from "./avro.ts";
 import { decodeConfluent, type WriterSchemas } from "./confluent.ts";
 
@@ -51,12 +51,14 @@ export function createDecoder(
             ? `event_type "${clip(type)}" is not an event type of any stream`
             : type === undefined
             ? `missing required field "event_type"`
-            : `field "event_type" has ${describe(type)}, expected a string`,
+            : `field "event_type" has ${
+              describe(type, () => numberSource(parsed.text, ["event_type"]))
+            }, expected a string`,
         );
       }
       const s = compiled.streams.get(stream);
       if (!s) return fail("schema_violation", `unknown stream "${stream}"`);
-      const checked = conform(s.type, parsed.value);
+      const checked = conform(s.type, parsed.value, (path) => numberSource(parsed.text, path));
       if (!checked.ok) return fail("schema_violation", checked.reason, stream);
       return plausible(checked.event, s, limits, now());
     }
@@ -85,6 +87,7 @@ export function createDecoder(
 function conform(
   type: avro.Type,
   value: Record<string, unknown>,
+  source: (path: string[]) => string | undefined,
 ): { ok: true; event: Event } | { ok: false; reason: string } {
   const fields = (type as avro.types.RecordType).fields;
   const event: Record<string, unknown> = {};
@@ -111,7 +114,9 @@ function conform(
   const problems: string[] = [];
   type.isValid(event, {
     errorHook: (path: string[], v: unknown, t: avro.Type) => {
-      problems.push(`field "${path.join(".")}" has ${describe(v)}, expected ${expected(t)}`);
+      problems.push(
+        `field "${path.join(".")}" has ${describe(v, () => source(path))}, expected ${expected(t)}`,
+      );
     },
   });
   return problems.length
@@ -130,6 +135,12 @@ function plausible(
   for (const f of ["event_id", "iteration_id"] as const) {
     if (event[f].trim() === "") return fail("schema_violation", `field "${f}" is empty`, name);
   }
+  for (const f of stream.pathFields) {
+    const problem = pathProblem(readField(event, f));
+    if (problem) {
+      return fail("schema_violation", `field "${f}" is not a repo-relative path: ${problem}`, name);
+    }
+  }
   for (const f of stream.idFields) {
     const value = readField(event, f);
     if (hasControl(value)) {
@@ -142,12 +153,6 @@ function plausible(
         `field "${f}" is ${bytes} bytes long, more than max_id_bytes (${limits.max_id_bytes})`,
         name,
       );
-    }
-  }
-  for (const f of stream.pathFields) {
-    const problem = pathProblem(readField(event, f));
-    if (problem) {
-      return fail("schema_violation", `field "${f}" is not a repo-relative path: ${problem}`, name);
     }
   }
   const metadata = event.metadata;
@@ -252,9 +257,11 @@ function fail(category: DlqCategory, reason: string, stream?: string): Decoded {
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
 const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
-function describe(v: unknown): string {
+/** A value as a reason quotes it; a number as the input spelled it, when `source` knows. */
+function describe(v: unknown, source?: () => string | undefined): string {
   if (v === undefined) return "no value";
-  return `value ${clip(JSON.stringify(v) ?? String(v))}`;
+  const spelled = typeof v === "number" ? source?.() : undefined;
+  return `value ${clip(spelled ?? JSON.stringify(v) ?? String(v))}`;
 }
 
 function expected(t: avro.Type): string {
