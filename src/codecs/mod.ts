@@ -30,7 +30,11 @@ export function createDecoder(
   writerSchema: WriterSchemas = () => undefined,
 ): Decoder {
   const limits = compiled.spec.validation;
+  // An Avro container file names its writer schema; the stream is the one whose schema has that
+  // full name (trimodal.events.dde.DdeEvent is dde's), unless the file source names the stream.
+  const streamOfSchema = new Map([...compiled.streams.values()].map((s) => [s.type.name, s.name]));
   return (record) => {
+    if (record.invalid) return fail(record.invalid.category, record.invalid.reason, record.stream);
     if (record.value.length > limits.max_event_bytes) {
       return fail(
         "schema_violation",
@@ -62,12 +66,22 @@ export function createDecoder(
       if (!checked.ok) return fail("schema_violation", checked.reason, stream);
       return plausible(checked.event, s, limits, now());
     }
-    const stream = record.stream;
+    const writer = record.format === "avro" ? record.writer : undefined;
+    const stream = record.stream ?? (writer ? streamOfSchema.get(writer.name!) : undefined);
     const s = stream ? compiled.streams.get(stream) : undefined;
-    if (!s) return fail("decode_error", `binary record without a known stream`);
+    if (!s) {
+      return fail(
+        "decode_error",
+        writer && !record.stream
+          ? `writer schema ${writer.name} is the schema of no stream (${
+            [...streamOfSchema].map(([name, s]) => `${s}: ${name}`).join(", ")
+          }); name the stream with the file source's "stream:"`
+          : `binary record without a known stream`,
+      );
+    }
     const decoded = record.format === "avro_confluent"
       ? decodeConfluent(record.value, writerSchema, s.type)
-      : decodeAvro(s.type, record.value);
+      : decodeAvro(s.type, record.value, writer);
     if (!decoded.ok) {
       const { category } = decoded as { category?: DlqCategory };
       return fail(category ?? "decode_error", decoded.reason, stream);
@@ -135,12 +149,6 @@ function plausible(
   for (const f of ["event_id", "iteration_id"] as const) {
     if (event[f].trim() === "") return fail("schema_violation", `field "${f}" is empty`, name);
   }
-  for (const f of stream.pathFields) {
-    const problem = pathProblem(readField(event, f));
-    if (problem) {
-      return fail("schema_violation", `field "${f}" is not a repo-relative path: ${problem}`, name);
-    }
-  }
   for (const f of stream.idFields) {
     const value = readField(event, f);
     if (hasControl(value)) {
@@ -153,6 +161,12 @@ function plausible(
         `field "${f}" is ${bytes} bytes long, more than max_id_bytes (${limits.max_id_bytes})`,
         name,
       );
+    }
+  }
+  for (const f of stream.pathFields) {
+    const problem = pathProblem(readField(event, f));
+    if (problem) {
+      return fail("schema_violation", `field "${f}" is not a repo-relative path: ${problem}`, name);
     }
   }
   const metadata = event.metadata;
