@@ -166,3 +166,26 @@ Deno.test("explain shows why a near miss is not linked and why a true pair is", 
   );
   await Deno.remove(state, { recursive: true });
 });
+
+Deno.test("run says an empty input is empty, and refuses /dev/zero in one line instead of spinning", async () => {
+  const state = await Deno.makeTempDir({ prefix: "ics-e2e-" });
+  const empty = join(state, "empty.jsonl");
+  await Deno.writeTextFile(empty, "");
+  const out = await ics("run", "--state", state, "--input", empty);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /The input ".*empty\.jsonl" is empty\./);
+  assert.doesNotMatch(out.stdout, /already processed/);
+
+  const zero = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/cli/main.ts", "run", "--state", state, "--input", "/dev/zero"],
+    cwd: root,
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const stderr = new TextDecoder().decode(zero.stderr);
+  assert.equal(zero.code, 2, stderr);
+  assert.equal(
+    stderr,
+    'ics run: input "/dev/zero" is a device: the file source reads regular files only (it checkpoints how far it read, and reads again from there); write the stream to a file first\n',
+  );
+  await Deno.remove(state, { recursive: true });
+});

@@ -12,6 +12,7 @@ import { DatabaseSync } from "node:sqlite";
 import { loadSpec } from "../src/spec/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 import type { DeadLetter } from "../src/core/types.ts";
+import { KEEP_BYTES } from "../src/sources/file.ts";
 import { BAD, CASES, lineBytes, OK, POISON, type PoisonCase, VALID } from "./poison/cases.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -97,7 +98,15 @@ Deno.test("poison corpus: dead-lettered with category and reason, valid events u
       const payload = d.payload_encoding === "base64"
         ? new Uint8Array(Buffer.from(d.payload, "base64"))
         : new TextEncoder().encode(d.payload);
-      assert.deepEqual(payload, lineBytes(c), `${c.name}: original bytes in the letter`);
+      // Of a line over max_event_bytes the file source keeps only the start (it never holds it).
+      const original = lineBytes(c);
+      assert.deepEqual(
+        payload,
+        original.length > spec!.spec.validation.max_event_bytes
+          ? original.subarray(0, KEEP_BYTES)
+          : original,
+        `${c.name}: original bytes in the letter`,
+      );
     }
     // A reason is one printable line, whatever the input held.
     for (const d of dead) {

@@ -64,7 +64,9 @@ export async function main(args: string[]): Promise<number> {
     await observer.stop();
     if (!values.quiet) {
       console.log(
-        summary(pipeline.target, pipeline.ctx.stateDir, result.elapsed_ms, result.telemetry),
+        summary(pipeline.target, pipeline.ctx.stateDir, result.elapsed_ms, result.telemetry, {
+          empty: pipeline.source.nothingNew?.(),
+        }),
       );
     }
     return 0;

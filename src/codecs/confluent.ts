@@ -20,9 +20,7 @@ import { Buffer } from "node:buffer";
 import type { RawRecord } from "../core/types.ts";
 import type { Registry } from "../registry/mod.ts";
 import { RegistryError } from "../registry/mod.ts";
-
-/** avsc does not export its Resolver class type. */
-type Resolver = ReturnType<avro.Type["createResolver"]>;
+import { type Resolver, resolverOf } from "./avro.ts";
 
 export const MAGIC_BYTE = 0;
 export const HEADER_BYTES = 5;
@@ -48,20 +46,6 @@ export function encode(schemaId: number, type: avro.Type, value: unknown): Uint8
 export function schemaIdOf(bytes: Uint8Array): number | undefined {
   if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC_BYTE) return undefined;
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(1, false);
-}
-
-const resolvers = new WeakMap<avro.Type, WeakMap<avro.Type, Resolver | null>>();
-
-/** The resolver reading `writer` data as `reader` (null when the schemas are the same). */
-function resolverOf(reader: avro.Type, writer: avro.Type): Resolver | null {
-  let byWriter = resolvers.get(reader);
-  if (!byWriter) resolvers.set(reader, byWriter = new WeakMap());
-  let r = byWriter.get(writer);
-  if (r === undefined) {
-    r = reader.equals(writer) ? null : reader.createResolver(writer);
-    byWriter.set(writer, r);
-  }
-  return r;
 }
 
 /**

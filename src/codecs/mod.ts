@@ -14,7 +14,7 @@ import type { DlqCategory, Event, RawRecord } from "../core/types.ts";
 import type { CompiledSpec, CompiledStream } from "../spec/mod.ts";
 import { Buffer } from "node:buffer";
 import { readField } from "../core/fields.ts";
-import { decodeJson } from "./json.ts";
+import { decodeJson, numberSource } from "./json.ts";
 import { decodeAvro } from "./avro.ts";
 import { decodeConfluent, type WriterSchemas } from "./confluent.ts";
 
@@ -30,7 +30,11 @@ export function createDecoder(
   writerSchema: WriterSchemas = () => undefined,
 ): Decoder {
   const limits = compiled.spec.validation;
+  // An Avro container file names its writer schema; the stream is the one whose schema has that
+  // full name (trimodal.events.dde.DdeEvent is dde's), unless the file source names the stream.
+  const streamOfSchema = new Map([...compiled.streams.values()].map((s) => [s.type.name, s.name]));
   return (record) => {
+    if (record.invalid) return fail(record.invalid.category, record.invalid.reason, record.stream);
     if (record.value.length > limits.max_event_bytes) {
       return fail(
         "schema_violation",
@@ -51,21 +55,33 @@ export function createDecoder(
             ? `event_type "${clip(type)}" is not an event type of any stream`
             : type === undefined
             ? `missing required field "event_type"`
-            : `field "event_type" has ${describe(type)}, expected a string`,
+            : `field "event_type" has ${
+              describe(type, () => numberSource(parsed.text, ["event_type"]))
+            }, expected a string`,
         );
       }
       const s = compiled.streams.get(stream);
       if (!s) return fail("schema_violation", `unknown stream "${stream}"`);
-      const checked = conform(s.type, parsed.value);
+      const checked = conform(s.type, parsed.value, (path) => numberSource(parsed.text, path));
       if (!checked.ok) return fail("schema_violation", checked.reason, stream);
       return plausible(checked.event, s, limits, now());
     }
-    const stream = record.stream;
+    const writer = record.format === "avro" ? record.writer : undefined;
+    const stream = record.stream ?? (writer ? streamOfSchema.get(writer.name!) : undefined);
     const s = stream ? compiled.streams.get(stream) : undefined;
-    if (!s) return fail("decode_error", `binary record without a known stream`);
+    if (!s) {
+      return fail(
+        "decode_error",
+        writer && !record.stream
+          ? `writer schema ${writer.name} is the schema of no stream (${
+            [...streamOfSchema].map(([name, s]) => `${s}: ${name}`).join(", ")
+          }); name the stream with the file source's "stream:"`
+          : `binary record without a known stream`,
+      );
+    }
     const decoded = record.format === "avro_confluent"
       ? decodeConfluent(record.value, writerSchema, s.type)
-      : decodeAvro(s.type, record.value);
+      : decodeAvro(s.type, record.value, writer);
     if (!decoded.ok) {
       const { category } = decoded as { category?: DlqCategory };
       return fail(category ?? "decode_error", decoded.reason, stream);
@@ -85,6 +101,7 @@ export function createDecoder(
 function conform(
   type: avro.Type,
   value: Record<string, unknown>,
+  source: (path: string[]) => string | undefined,
 ): { ok: true; event: Event } | { ok: false; reason: string } {
   const fields = (type as avro.types.RecordType).fields;
   const event: Record<string, unknown> = {};
@@ -111,7 +128,9 @@ function conform(
   const problems: string[] = [];
   type.isValid(event, {
     errorHook: (path: string[], v: unknown, t: avro.Type) => {
-      problems.push(`field "${path.join(".")}" has ${describe(v)}, expected ${expected(t)}`);
+      problems.push(
+        `field "${path.join(".")}" has ${describe(v, () => source(path))}, expected ${expected(t)}`,
+      );
     },
   });
   return problems.length
@@ -252,9 +271,11 @@ function fail(category: DlqCategory, reason: string, stream?: string): Decoded {
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
 const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
-function describe(v: unknown): string {
+/** A value as a reason quotes it; a number as the input spelled it, when `source` knows. */
+function describe(v: unknown, source?: () => string | undefined): string {
   if (v === undefined) return "no value";
-  return `value ${clip(JSON.stringify(v) ?? String(v))}`;
+  const spelled = typeof v === "number" ? source?.() : undefined;
+  return `value ${clip(spelled ?? JSON.stringify(v) ?? String(v))}`;
 }
 
 function expected(t: avro.Type): string {

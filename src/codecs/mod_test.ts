@@ -146,6 +146,32 @@ Deno.test("decoder rejects a field of the wrong type", () => {
   );
 });
 
+Deno.test("decoder quotes a number as the input spelled it, not as JSON.parse rounded it", () => {
+  const json = (fields: string) =>
+    JSON.stringify(task).replace(/"timestamp":\d+/, fields.replace(/^,/, ""));
+  // 2^53 + 1 parses as 2^53: the reason must not show a number that is not in the input.
+  assertFails(
+    json('"timestamp":9007199254740993'),
+    "schema_violation",
+    'field "timestamp" has value 9007199254740993, expected long',
+  );
+  assertFails(
+    json('"timestamp":1740992400000,"metadata":{"run":12345678901234567890}'),
+    "schema_violation",
+    'field "metadata.run" has value 12345678901234567890, expected string',
+  );
+  assertFails(
+    json('"timestamp":1e400'),
+    "schema_violation",
+    'field "timestamp" has value 1e400, expected long',
+  );
+  assertFails(
+    JSON.stringify(task).replace('"TASK_STARTED"', "18446744073709551617"),
+    "schema_violation",
+    'field "event_type" has value 18446744073709551617, expected a string',
+  );
+});
+
 Deno.test("decoder rejects a payload over max_event_bytes before parsing it", () => {
   assert.equal(spec.spec.validation.max_event_bytes, 1_048_576);
   const big = { ...task, error_message: "x".repeat(1_048_576) };

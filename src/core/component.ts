@@ -75,6 +75,11 @@ export interface Source extends Lifecycle {
   batches(signal: AbortSignal): AsyncIterable<SourceBatch>;
   /** Writer schemas by registry id, for Confluent-framed Avro (prefetched per batch). */
   writerSchema?(id: number): avro.Type | undefined;
+  /**
+   * Why `batches()` yielded no record, as one sentence for the run summary (an empty input, one
+   * already processed, a last line held back), when the source can tell.
+   */
+  nothingNew?(): string | undefined;
 }
 
 /** An event as the dedup store knows it: its idempotency key and the digest of its content. */

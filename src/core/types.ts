@@ -6,10 +6,16 @@
  * into bi-temporal {@link Version}s that the graph sinks persist.
  * @module
  */
+import type avro from "avsc";
 
-/** Where a record came from, enough to find it again (and to commit past it). */
+/**
+ * Where a record came from, enough to find it again (and to commit past it). In a JSON Lines file
+ * `line` is the 1-based physical line and `offset` the byte offset of its first byte; in an Avro
+ * container file `line` is the record's 1-based number in the file and `offset` the byte offset of
+ * its block.
+ */
 export type Position =
-  | { kind: "file"; path: string; line: number }
+  | { kind: "file"; path: string; line: number; offset?: number }
   | { kind: "kafka"; topic: string; partition: number; offset: string };
 
 /** A record as read from a source, before decoding. */
@@ -24,6 +30,13 @@ export interface RawRecord {
   position: Position;
   /** Set when the record is a dead letter re-injected by `ics dlq redrive`. */
   redrive?: Redrive;
+  /** Avro container files: the file's writer schema (`value` is encoded with it). */
+  writer?: avro.Type;
+  /**
+   * Set by a source that found the record broken while reading it (a line over
+   * `max_event_bytes`, a truncated or corrupt Avro block): it is dead-lettered as this, undecoded.
+   */
+  invalid?: { category: DlqCategory; reason: string };
 }
 
 /** A redriven dead letter: how often it has been redriven (this attempt included) and why it died. */

@@ -148,12 +148,16 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     const streamTopics = Object.fromEntries(
       [...spec.streams.values()].map((s) => [s.name, s.topic]),
     );
-    // Telemetry too: a log source reports its consumer lag (`telemetry.setLag`).
+    // Telemetry too: a log source reports its consumer lag (`telemetry.setLag`). A file source
+    // applies max_event_bytes while it reads (an over-long line is never held whole).
     const source = await open(
-      createComponent<Source, { streamTopics: Record<string, string>; telemetry: Telemetry }>(
+      createComponent<
+        Source,
+        { streamTopics: Record<string, string>; telemetry: Telemetry; maxEventBytes: number }
+      >(
         sources,
         sourceConfig,
-        { ...ctx, streamTopics, telemetry },
+        { ...ctx, streamTopics, telemetry, maxEventBytes: spec.spec.validation.max_event_bytes },
       ),
     );
     let dedup = await open(

@@ -21,6 +21,7 @@
  */
 import { z } from "zod";
 import type { Admin } from "kafkajs";
+import type avro from "avsc";
 import type { ComponentDef, Context, Source, SourceBatch } from "../core/component.ts";
 import { DLQ_CATEGORIES, type DlqCategory, type Position, type RawRecord } from "../core/types.ts";
 import { schema as fileDlqSchema } from "../sinks/file_dlq.ts";
@@ -30,6 +31,7 @@ import { createRegistry } from "../registry/mod.ts";
 import { createSchemaCache, type SchemaCache } from "../codecs/confluent.ts";
 import { createKafkaSource, schema as kafkaSourceSchema } from "./kafka.ts";
 import { fileLetters } from "./_dlq_file.ts";
+import { writerOfFile } from "./_avro_header.ts";
 export { parseLetter } from "./_dlq_file.ts";
 
 export const schema = z.strictObject({
@@ -71,7 +73,19 @@ export const dlq: ComponentDef<
   schema,
   create(config, ctx) {
     const streamOf = new Map(Object.entries(ctx.streamTopics ?? {}).map(([s, t]) => [t, s]));
-    const toRecord = (l: StoredLetter) => recordOf(l, streamOf, !!config.schema_registry);
+    // An Avro file's records are read with the writer schema in its header (once per file).
+    const writers = new Map<string, avro.Type | Error>();
+    const writerOf = (path: string) => {
+      if (!writers.has(path)) {
+        try {
+          writers.set(path, writerOfFile(path));
+        } catch (error) {
+          writers.set(path, error as Error);
+        }
+      }
+      return writers.get(path)!;
+    };
+    const toRecord = (l: StoredLetter) => recordOf(l, streamOf, !!config.schema_registry, writerOf);
     return Promise.resolve(
       config.queue.type === "file"
         ? fileLetters(config, config.queue.path, ctx, toRecord)
@@ -90,6 +104,7 @@ export function recordOf(
   letter: StoredLetter,
   streamOf: Map<string, string>,
   registry: boolean,
+  writerOf?: (path: string) => avro.Type | Error,
 ): RawRecord {
   const at = letter.position;
   const format = letter.format ??
@@ -101,7 +116,18 @@ export function recordOf(
   const stream = format === "json"
     ? undefined
     : (at.kind === "kafka" ? streamOf.get(at.topic) : undefined) ?? letter.stream;
+  const writer = format === "avro" && at.kind === "file" ? writerOf?.(at.path) : undefined;
   return {
+    ...(writer instanceof Error
+      ? {
+        invalid: {
+          category: "decode_error",
+          reason: `the writer schema of the Avro file cannot be read: ${writer.message}`,
+        },
+      }
+      : writer
+      ? { writer }
+      : {}),
     ...(stream ? { stream } : {}),
     ...(letter.key !== undefined ? { key: letter.key } : {}),
     value: letter.value,
