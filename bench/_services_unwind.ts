@@ -1,11 +1,9 @@
 /**
- * The raw Neo4j baseline of `bench/services.ts`: the graph changes the embedded model makes of a
+ * The Neo4j baselines of `bench/services.ts`: the graph changes the embedded model makes of a
  * corpus (decode → in-batch dedup → map → correlate, as the runtime does, with a store that holds
- * nothing), turned into the Neo4j store's own rows (`planWrite`), then written with plain
- * `UNWIND $rows` statements: `MERGE` of identity nodes, `CREATE` of versions, `MATCH … SET` of
- * closes, one transaction per batch and one statement per label or type, as the store does, but
- * none of its extras (no uniqueness on version ids, no temporal indexes, no label fix-up, no
- * schema look-ups per batch). Everything goes to a scratch label set of the run, removed after.
+ * nothing), written through the Neo4j graph store itself; and what a peer-shaped sink (the Neo4j
+ * Kafka connector's Cypher strategy) writes for the same events, to a scratch label set of the run,
+ * removed after.
  * @module
  */
 import type { Driver } from "neo4j-driver";
@@ -16,8 +14,8 @@ import { createDecoder } from "../src/codecs/mod.ts";
 import { identify } from "../src/dedup/mod.ts";
 import { createMapper, MappingError } from "../src/mapping/mod.ts";
 import { createEngine } from "../src/correlation/mod.ts";
-import { createGraphModel } from "../src/graph/mod.ts";
-import { planWrite, type Row, type WritePlan } from "../src/sinks/neo4j_graph/_rows.ts";
+import { createGraphModel, entityId } from "../src/graph/mod.ts";
+import { flatten, type Row } from "../src/sinks/neo4j_graph/_rows.ts";
 import { openNeo4jGraph, schema as neo4jSchema } from "../src/sinks/neo4j_graph/mod.ts";
 
 /** The model's changes for the lines, in batches of `batchSize` records (the source's default). */
@@ -29,7 +27,7 @@ export async function changesOf(
   const started = performance.now();
   const nothing: GraphStore = {
     write: () => Promise.resolve(),
-    load: () => Promise.resolve({ versions: [], observed: [] }),
+    load: () => Promise.resolve({ versions: [] }),
     query: () => Promise.resolve([]),
     check: () => Promise.resolve(),
     close: () => Promise.resolve(),
@@ -80,116 +78,106 @@ export async function changesOf(
   return { batches, ms: performance.now() - started };
 }
 
-export interface UnwindResult {
-  /** Wall time of the writes only (rows planned beforehand). */
+export interface PeerResult {
+  /** Wall time of the writes only (rows made beforehand). */
   ms: number;
-  /** Time `planWrite` took for all batches (not in `ms`). */
-  plan_ms: number;
+  /** Statements' rows: entity merges and relationship merges. */
   rows: number;
-  opened: number;
-  closed: number;
+  events: number;
 }
 
+/** The scratch names of a run's peer-shaped graph. */
 const names = (run: string) => ({
-  entity: `BenchE_${run}`,
-  version: `BenchV_${run}`,
-  of: `BENCH_${run}_OF`,
-  type: (t: string) => `BENCH_${run}_${t}`,
+  label: (l: string) => `Peer${run}${l}`,
+  type: (t: string) => `PEER_${run.toUpperCase()}_${t}`,
 });
 
-/** Write the batches with bare UNWIND statements to the run's scratch labels. */
-export async function bareUnwind(
+/**
+ * What a peer writes for the same events: the Neo4j Kafka connector's Cypher strategy, one
+ * statement per event type as its sink topics would be configured — per event `MERGE` of each
+ * entity it names with `SET n += props`, and of each relationship between two merged endpoints;
+ * batches of 1,000 events per transaction; one uniqueness constraint per label. No history, no
+ * correlation: the floor a graph sink of these events has on this Neo4j.
+ */
+export async function peerSink(
   driver: Driver,
   run: string,
-  batches: GraphChanges[],
-  rowsPerStatement = 5000,
-): Promise<UnwindResult> {
+  spec: CompiledSpec,
+  lines: Uint8Array[],
+  batchSize = 1000,
+): Promise<PeerResult> {
   if (!/^[a-z0-9]+$/.test(run)) throw new Error(`run id "${run}" is not a plain name`);
   const n = names(run);
-  let started = performance.now();
-  const plans: WritePlan[] = batches.map(planWrite);
-  const plan_ms = performance.now() - started;
-  const typeOf = new Map<string, string>(); // relationship or link version id → type
-  const types = new Set<string>();
-  for (const plan of plans) {
-    for (const [type, rows] of plan.rels) {
-      types.add(type);
-      for (const r of rows) typeOf.set((r.fields as Row).version_id as string, type);
+  const decode = createDecoder(spec);
+  const mapper = createMapper(spec.entities, spec.relationships);
+  // The rows, made before the clock starts: per batch, per (event type, label or type).
+  const batches: { cypher: string; rows: Row[] }[][] = [];
+  let events = 0;
+  for (let i = 0; i < lines.length; i += batchSize) {
+    const groups = new Map<string, { cypher: string; rows: Row[] }>();
+    const add = (key: string, cypher: string, row: Row) => {
+      const g = groups.get(key);
+      if (g) g.rows.push(row);
+      else groups.set(key, { cypher, rows: [row] });
+    };
+    for (const value of lines.slice(i, i + batchSize)) {
+      const d = decode({ value, format: "json", position: { kind: "file", path: "-", line: 0 } });
+      if (!d.ok) continue;
+      let m;
+      try {
+        m = mapper.map(d.stream, d.event);
+      } catch (error) {
+        if (error instanceof MappingError) continue;
+        throw error;
+      }
+      events++;
+      for (const e of m.entities) {
+        const label = n.label(e.label);
+        add(
+          `n:${label}`,
+          `UNWIND $rows AS row MERGE (n:${label} {id: row.id}) SET n += row.props`,
+          {
+            id: entityId(e.label, e.iteration_id, e.key),
+            props: flatten(e.props).props,
+          },
+        );
+      }
+      for (const r of m.relationships) {
+        const [from, to, type] = [n.label(r.from.label), n.label(r.to.label), n.type(r.type)];
+        add(
+          `r:${type}`,
+          `UNWIND $rows AS row MERGE (a:${from} {id: row.from}) MERGE (b:${to} {id: row.to})
+           MERGE (a)-[:${type}]->(b)`,
+          {
+            from: entityId(r.from.label, r.iteration_id, r.from.key),
+            to: entityId(r.to.label, r.iteration_id, r.to.key),
+          },
+        );
+      }
     }
+    batches.push([...groups.values()].sort((a, b) => a.cypher.localeCompare(b.cypher)));
   }
-  // Only what the statements below need to find their rows: no more.
-  const schema = [
-    `CREATE CONSTRAINT bench_${run}_entity IF NOT EXISTS FOR (x:\`${n.entity}\`) REQUIRE x.id IS UNIQUE`,
-    `CREATE INDEX bench_${run}_version IF NOT EXISTS FOR (x:\`${n.version}\`) ON (x.version_id)`,
-    ...[...types].map((t) =>
-      `CREATE INDEX bench_${run}_${t.toLowerCase()} IF NOT EXISTS FOR ()-[x:\`${
-        n.type(t)
-      }\`]-() ON (x.version_id)`
-    ),
-  ];
-  for (const s of schema) await driver.executeQuery(s);
+  for (const e of spec.entities) {
+    await driver.executeQuery(
+      `CREATE CONSTRAINT peer_${run}_${e.label.toLowerCase()} IF NOT EXISTS
+       FOR (x:${n.label(e.label)}) REQUIRE x.id IS UNIQUE`,
+    );
+  }
   await driver.executeQuery("CALL db.awaitIndexes(60)");
-
-  let rows = 0, opened = 0, closed = 0;
-  started = performance.now();
-  for (const plan of plans) {
+  let rows = 0;
+  const started = performance.now();
+  for (const batch of batches) {
     const session = driver.session();
     try {
       await session.executeWrite(async (tx) => {
-        const put = async (cypher: string, list: Row[]) => {
-          for (let i = 0; i < list.length; i += rowsPerStatement) {
-            await tx.run(cypher, { rows: list.slice(i, i + rowsPerStatement) });
-          }
-          rows += list.length;
-        };
-        await put(
-          `UNWIND $rows AS row MATCH (x:\`${n.version}\` {version_id: row.version_id})
-           SET x.superseded_at = row.at`,
-          plan.closed.node,
-        );
-        const closes = new Map<string, Row[]>();
-        for (const r of [...plan.closed.relationship, ...plan.closed.link]) {
-          const type = typeOf.get(r.version_id as string);
-          if (type) closes.set(type, [...closes.get(type) ?? [], r]);
-        }
-        for (const [type, list] of closes) {
-          await put(
-            `UNWIND $rows AS row MATCH ()-[x:\`${n.type(type)}\` {version_id: row.version_id}]->()
-             SET x.superseded_at = row.at`,
-            list,
-          );
-        }
-        for (const list of plan.nodes.values()) {
-          await put(
-            `UNWIND $rows AS row
-             MERGE (e:\`${n.entity}\` {id: row.fields.id})
-             CREATE (x:\`${n.version}\`) SET x = row.props, x += row.fields
-             CREATE (x)-[:\`${n.of}\`]->(e)`,
-            list,
-          );
-        }
-        await put(
-          `UNWIND $rows AS row MERGE (e:\`${n.entity}\` {id: row.id})
-           SET e.observations_json = row.observations`,
-          plan.observed,
-        );
-        for (const [type, list] of plan.rels) {
-          await put(
-            `UNWIND $rows AS row
-             MERGE (a:\`${n.entity}\` {id: row.from})
-             MERGE (b:\`${n.entity}\` {id: row.to})
-             CREATE (a)-[x:\`${n.type(type)}\`]->(b) SET x = row.props, x += row.fields`,
-            list,
-          );
-        }
+        for (const s of batch) await tx.run(s.cypher, { rows: s.rows });
       });
     } finally {
       await session.close();
     }
-    opened += [...plan.nodes.values(), ...plan.rels.values()].reduce((a, l) => a + l.length, 0);
-    closed += plan.closed.node.length + plan.closed.relationship.length + plan.closed.link.length;
+    rows += batch.reduce((a, s) => a + s.rows.length, 0);
   }
-  return { ms: performance.now() - started, plan_ms, rows, opened, closed };
+  return { ms: performance.now() - started, rows, events };
 }
 
 /**
@@ -208,29 +196,19 @@ export async function storeWrite(uri: string, batches: GraphChanges[]): Promise<
   }
 }
 
-/** Remove the scratch nodes, relationships, constraint and indexes of the run. */
-export async function dropBare(driver: Driver, run: string): Promise<void> {
+/** Remove the peer-shaped graph of the run: its nodes, relationships and constraints. */
+export async function dropPeer(driver: Driver, run: string, spec: CompiledSpec): Promise<void> {
   const n = names(run);
-  for (const label of [n.version, n.entity]) {
+  for (const e of spec.entities) {
     // CALL … IN TRANSACTIONS needs an auto-commit transaction: session.run, not executeQuery.
     const session = driver.session();
     try {
       await session.run(
-        `MATCH (x:\`${label}\`) CALL (x) { DETACH DELETE x } IN TRANSACTIONS OF 10000 ROWS`,
+        `MATCH (x:${n.label(e.label)}) CALL (x) { DETACH DELETE x } IN TRANSACTIONS OF 10000 ROWS`,
       );
     } finally {
       await session.close();
     }
-  }
-  const schema = await driver.executeQuery(
-    `SHOW INDEXES YIELD name, owningConstraint WHERE name STARTS WITH $prefix
-     RETURN name, owningConstraint`,
-    { prefix: `bench_${run}_` },
-  );
-  for (const r of schema.records) {
-    const name = r.get("name") as string, owner = r.get("owningConstraint") as string | null;
-    await driver.executeQuery(
-      owner ? `DROP CONSTRAINT \`${owner}\` IF EXISTS` : `DROP INDEX \`${name}\` IF EXISTS`,
-    );
+    await driver.executeQuery(`DROP CONSTRAINT peer_${run}_${e.label.toLowerCase()} IF EXISTS`);
   }
 }

@@ -140,7 +140,7 @@ function emptyOnly(store: GraphStore, rebuilt: Set<string>): GraphStore {
     async load(iterations) {
       const loaded = await store.load(iterations);
       const stored = new Set(
-        [...loaded.versions, ...loaded.observed].map((v) => v.iteration_id)
+        loaded.versions.map((v) => v.iteration_id)
           .filter((i) => !rebuilt.has(i)),
       );
       if (stored.size) throw new AlreadyStored([...stored].sort());

@@ -8,7 +8,6 @@ import type { z } from "zod";
 import type avro from "avsc";
 import type {
   DeadLetter,
-  EntityObservations,
   Envelope,
   GraphChanges,
   RawRecord,
@@ -128,8 +127,11 @@ export interface VersionQuery {
 export interface GraphStore extends Lifecycle {
   /** Apply a batch of changes atomically and idempotently. */
   write(changes: GraphChanges): Promise<void>;
-  /** Believed versions and entity observations of the given iterations (to rebuild state). */
-  load(iterations: string[]): Promise<{ versions: Version[]; observed: EntityObservations[] }>;
+  /**
+   * Believed versions of the given iterations, node versions with their `observations` (to
+   * rebuild the graph model's state).
+   */
+  load(iterations: string[]): Promise<{ versions: Version[] }>;
   query(query: VersionQuery): Promise<Version[]>;
   /** Every iteration in the graph (for whole-graph commands such as recorrelate). */
   iterations?(): Promise<string[]>;

@@ -125,16 +125,22 @@ export interface RelationshipObservation {
 /** The kinds of facts the graph keeps versions of. */
 export type FactKind = "node" | "relationship" | "link";
 
+/** What one event said about an entity at a valid time (the graph model's restart state). */
+export interface Observation {
+  time: number;
+  props: Record<string, unknown>;
+}
+
 /**
  * One version of a fact, bi-temporal. Believed from `observed_at` until `superseded_at` (system
  * time); true from `valid_from` until `valid_to` (business time). Never updated in place except
- * for `superseded_at`, which closes it.
+ * for `superseded_at`, which closes it (and a node version's `observations`, see below).
  */
 export interface Version {
   kind: FactKind;
   /** Stable id of the fact (same across versions). */
   id: string;
-  /** Unique id of this version. */
+  /** Unique id of this version: `${id}@${valid_from}@${observed_at}`. */
   version_id: string;
   iteration_id: string;
   /** Node label, relationship type, or `CORRELATES` for links. */
@@ -149,27 +155,32 @@ export interface Version {
   valid_to: number | null;
   observed_at: number;
   superseded_at: number | null;
+  /**
+   * Node versions: the observations whose valid time falls in this version's period, in arrival
+   * order. Not part of the graph: it is what a restarted runner re-folds late events from (a
+   * version holds folded state, from which a late observation could not be re-folded exactly).
+   * The believed versions of an entity hold all its observations between them.
+   */
+  observations?: Observation[];
 }
 
-/**
- * Everything observed about one entity so far (valid time + the properties each event gave). The
- * versions are derived from it; stores keep it so a restarted runner rebuilds the exact timeline
- * (a version holds folded state, from which a late observation could not be re-folded exactly).
- */
-export interface EntityObservations {
-  id: string;
-  iteration_id: string;
-  observations: { time: number; props: Record<string, unknown> }[];
-}
+/** Which version: enough for a store to find it (its id, and its fact and times). */
+export type VersionRef = Pick<
+  Version,
+  "kind" | "version_id" | "id" | "label" | "from" | "to" | "valid_from" | "observed_at"
+>;
 
 /** What the graph sinks apply atomically for a batch. */
 export interface GraphChanges {
   /** New versions to insert. */
   opened: Version[];
   /** Versions to close: their `superseded_at` is set to `at`. */
-  closed: { kind: FactKind; version_id: string; at: number }[];
-  /** Entities observed in the batch, with all their observations (replaces what is stored). */
-  observed?: EntityObservations[];
+  closed: (VersionRef & { at: number })[];
+  /**
+   * Believed node versions whose observations grew: an observation that changed nothing folded
+   * into their period. Their `observations` are replaced (nothing else about them changes).
+   */
+  observed?: (VersionRef & { observations: Observation[] })[];
 }
 
 /** Link properties, as stored on a `link` version. */

@@ -134,19 +134,20 @@ export function createGraphModel(
     async prepare(iterations) {
       const missing = [...new Set(iterations)].filter((id) => !touch(id));
       if (missing.length === 0) return;
-      const { versions, observed } = await store.load(missing);
+      const { versions } = await store.load(missing);
       for (const id of missing) states.set(id, emptyState(id));
       for (const v of versions) restore(states.get(v.iteration_id)!, v);
-      for (const o of observed) {
-        const fact = states.get(o.iteration_id)?.entities.get(o.id);
-        if (fact) fact.observations = o.observations;
+      for (const id of missing) {
+        const s = states.get(id)!;
+        for (const fact of s.entities.values()) fact.observations = observationsOf(fact.believed);
+        reindexAll(s, engine);
       }
-      for (const id of missing) reindexAll(states.get(id)!, engine);
     },
 
     apply(entityObs, relObs, wallClock) {
       const now = lastNow = Math.max(wallClock, lastNow + 1);
       const changes: GraphChanges = { opened: [], closed: [], observed: [] };
+
       const result: ApplyResult = { changes, linksByRule: new Map(), retracted: 0, iterations: [] };
       const dirty = new Map<IterationState, Set<EntityFact>>();
       const state = (id: string) => {
@@ -194,15 +195,9 @@ export function createGraphModel(
             label: fact.view.label,
             key: fact.view.key,
           };
+          // fold() gives each period fresh lists of its observations: the next batch, applied
+          // before this one is written, never adds to what this batch's versions hold.
           fact.believed = reconcile(head, fact.believed, fold(fact.observations), now, changes);
-          changes.observed!.push({
-            id: fact.id,
-            iteration_id: s.id,
-            // A copy: the next batch is applied before this one is written, and its observations
-            // must not be stored with this batch's versions (a crash in between would leave the
-            // store knowing observations it has no versions for; their replay would change nothing).
-            observations: [...fact.observations],
-          });
           if (refreshView(fact)) {
             for (const p of engine.update(s.index, fact.view, (id) => s.entities.get(id)?.view)) {
               pairs.add(p);
@@ -353,14 +348,18 @@ function relink(
 }
 
 /**
- * Rebuild in-memory state from a stored version. A node's observations come from the store's
- * entity observations (set after this); its believed periods stand in only where none are stored.
+ * The observations an entity's believed versions were folded from, in valid-time order. A version
+ * stored without them (written by an earlier version of ics) stands in as one observation.
  */
+function observationsOf(believed: readonly Version[]): Observation[] {
+  return believed.flatMap((v) => v.observations ?? [{ time: v.valid_from, props: v.props }]);
+}
+
+/** Rebuild in-memory state from a stored version (a node's observations are set after this). */
 function restore(s: IterationState, v: Version) {
   if (v.kind === "node") {
     let fact = s.entities.get(v.id);
     if (!fact) s.entities.set(v.id, fact = newEntity(v.id, { ...v, time: v.valid_from }));
-    fact.observations.push({ time: v.valid_from, props: v.props });
     fact.believed.push(v);
     fact.believed.sort((x, y) => x.valid_from - y.valid_from);
   } else if (v.kind === "relationship") {

@@ -8,25 +8,27 @@
  * @module
  */
 import { stableStringify } from "../core/hash.ts";
-import type { FactKind, GraphChanges, Version } from "../core/types.ts";
+import type { FactKind, GraphChanges, Observation, Version } from "../core/types.ts";
 
-export interface Observation {
-  time: number;
-  props: Record<string, unknown>;
-}
+export type { Observation };
 
 export interface Period {
   valid_from: number;
   valid_to: number | null;
   props: Record<string, unknown>;
+  /** The observations folded into this period (valid time in it), in arrival order. */
+  observations?: Observation[];
 }
 
-/** Fold observations into consecutive valid-time periods. Stable for equal times (arrival order). */
+/**
+ * Fold observations into consecutive valid-time periods, each with the observations it was made
+ * of. Stable for equal times (arrival order).
+ */
 export function fold(observations: readonly Observation[]): Period[] {
   const sorted = observations.map((o, i) => [o, i] as const)
     .sort((a, b) => a[0].time - b[0].time || a[1] - b[1])
     .map(([o]) => o);
-  const periods: (Period & { text: string })[] = [];
+  const periods: (Period & { text: string; observations: Observation[] })[] = [];
   let state: Record<string, unknown> = {};
   for (const o of sorted) {
     state = { ...state, ...o.props };
@@ -34,14 +36,25 @@ export function fold(observations: readonly Observation[]): Period[] {
     const last = periods.at(-1);
     if (last && last.valid_from === o.time) {
       Object.assign(last, { props: state, text });
+      last.observations.push(o);
       const before = periods.at(-2);
-      if (before && before.text === text) periods.pop();
+      if (before && before.text === text) {
+        periods.pop();
+        before.observations.push(...last.observations);
+      }
     } else if (!last || last.text !== text) {
-      periods.push({ valid_from: o.time, valid_to: null, props: state, text });
+      periods.push({ valid_from: o.time, valid_to: null, props: state, text, observations: [o] });
+    } else {
+      last.observations.push(o); // changes nothing: folded into the period it falls in
     }
   }
   for (let i = 0; i + 1 < periods.length; i++) periods[i].valid_to = periods[i + 1].valid_from;
-  return periods.map(({ valid_from, valid_to, props }) => ({ valid_from, valid_to, props }));
+  return periods.map(({ valid_from, valid_to, props, observations }) => ({
+    valid_from,
+    valid_to,
+    props,
+    observations,
+  }));
 }
 
 export interface FactHead {
@@ -54,9 +67,17 @@ export interface FactHead {
   to?: string;
 }
 
+/** The reference a store finds a version by. */
+export function versionRef(v: Version) {
+  const { kind, version_id, id, label, from, to, valid_from, observed_at } = v;
+  return { kind, version_id, id, label, from, to, valid_from, observed_at };
+}
+
 /**
  * Close the believed versions that differ from `periods` and open versions for the periods that
- * have none; returns the versions believed afterwards.
+ * have none; returns the versions believed afterwards. Periods that carry observations (nodes)
+ * give them to their versions: a new version is written with them, a kept one whose observations
+ * grew is listed in `changes.observed`.
  */
 export function reconcile(
   head: FactHead,
@@ -69,11 +90,16 @@ export function reconcile(
   const kept: Version[] = [];
   for (const v of believed) {
     const k = periodKey(v);
-    if (wanted.has(k)) {
-      kept.push(v);
+    const p = wanted.get(k);
+    if (p) {
+      if (p.observations && p.observations.length !== v.observations?.length) {
+        const grown = { ...v, observations: p.observations };
+        (changes.observed ??= []).push({ ...versionRef(v), observations: p.observations });
+        kept.push(grown);
+      } else kept.push(v);
       wanted.delete(k);
     } else {
-      changes.closed.push({ kind: head.kind, version_id: v.version_id, at: now });
+      changes.closed.push({ ...versionRef(v), at: now });
     }
   }
   for (const p of wanted.values()) {
@@ -87,6 +113,7 @@ export function reconcile(
       valid_to: p.valid_to,
       observed_at: now,
       superseded_at: null,
+      ...(p.observations ? { observations: p.observations } : {}),
     };
     changes.opened.push(v);
     kept.push(v);

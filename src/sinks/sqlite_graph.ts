@@ -36,18 +36,13 @@ CREATE TABLE IF NOT EXISTS versions (
   valid_from    INTEGER NOT NULL,
   valid_to      INTEGER,
   observed_at   INTEGER NOT NULL,
-  superseded_at INTEGER
+  superseded_at INTEGER,
+  -- Internal state, not part of the graph: the observations a node version's period was folded
+  -- from (JSON [{time, props}]), so a restarted runner re-folds late events exactly.
+  observations  TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS versions_current ON versions (iteration_id, kind) WHERE superseded_at IS NULL;
 CREATE INDEX IF NOT EXISTS versions_fact ON versions (id);
--- Internal state, not part of the graph: every observation of each entity, so a restarted runner
--- re-folds late events exactly. Replaced whole per batch (an entity has a handful).
-CREATE TABLE IF NOT EXISTS entity_observations (
-  iteration_id TEXT NOT NULL,
-  id           TEXT NOT NULL,
-  observations TEXT NOT NULL,      -- JSON [{time, props}]
-  PRIMARY KEY (iteration_id, id)
-) STRICT, WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS nodes AS
   SELECT id, iteration_id, label, key, props, valid_from, valid_to, observed_at FROM versions
   WHERE kind = 'node' AND superseded_at IS NULL;
@@ -75,15 +70,15 @@ export function openSqliteGraph(path: string): GraphStore {
   const db = new DatabaseSync(path);
   db.exec(PRAGMAS);
   db.exec(DDL);
+  // A graph.db of an earlier version kept observations in a table of their own.
+  const columns = db.prepare(`PRAGMA table_info(versions)`).all().map((c) => c.name);
+  if (!columns.includes("observations")) db.exec(`ALTER TABLE versions ADD COLUMN observations TEXT`);
   // ON CONFLICT, not OR IGNORE: a replayed version is skipped, a broken row still fails the batch.
   const insert = db.prepare(
-    `INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (version_id) DO NOTHING`,
   );
-  const observe = db.prepare(
-    `INSERT INTO entity_observations VALUES (?, ?, ?)
-     ON CONFLICT (iteration_id, id) DO UPDATE SET observations = excluded.observations`,
-  );
+  const observe = db.prepare(`UPDATE versions SET observations = ? WHERE version_id = ?`);
   const close = db.prepare(
     `UPDATE versions SET superseded_at = ? WHERE version_id = ? AND superseded_at IS NULL`,
   );
@@ -93,7 +88,7 @@ export function openSqliteGraph(path: string): GraphStore {
       try {
         for (const c of changes.closed) close.run(c.at, c.version_id);
         for (const o of changes.observed ?? []) {
-          observe.run(o.iteration_id, o.id, JSON.stringify(o.observations));
+          observe.run(JSON.stringify(o.observations), o.version_id);
         }
         fault("graph_tx");
         for (const v of changes.opened) {
@@ -111,6 +106,7 @@ export function openSqliteGraph(path: string): GraphStore {
             v.valid_to,
             v.observed_at,
             v.superseded_at,
+            v.observations ? JSON.stringify(v.observations) : null,
           );
         }
         db.exec("COMMIT");
@@ -121,19 +117,12 @@ export function openSqliteGraph(path: string): GraphStore {
       await Promise.resolve();
     },
     async load(iterations) {
-      if (iterations.length === 0) return { versions: [], observed: [] };
+      if (iterations.length === 0) return { versions: [] };
       const marks = iterations.map(() => "?").join(",");
       const rows = db.prepare(
         `SELECT * FROM versions WHERE superseded_at IS NULL AND iteration_id IN (${marks})`,
       ).all(...iterations);
-      const observed = db.prepare(
-        `SELECT * FROM entity_observations WHERE iteration_id IN (${marks})`,
-      ).all(...iterations).map((r) => ({
-        id: r.id as string,
-        iteration_id: r.iteration_id as string,
-        observations: JSON.parse(r.observations as string),
-      }));
-      return await Promise.resolve({ versions: rows.map(toVersion), observed });
+      return await Promise.resolve({ versions: rows.map(toVersion) });
     },
     async iterations() {
       const rows = db.prepare(`SELECT DISTINCT iteration_id FROM versions ORDER BY 1`).all();
@@ -188,5 +177,8 @@ function toVersion(row: Record<string, SQLInputValue>): Version {
     valid_to: row.valid_to === null ? null : Number(row.valid_to),
     observed_at: Number(row.observed_at),
     superseded_at: row.superseded_at === null ? null : Number(row.superseded_at),
+    ...(typeof row.observations === "string"
+      ? { observations: JSON.parse(row.observations) }
+      : {}),
   };
 }

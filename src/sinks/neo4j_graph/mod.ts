@@ -2,48 +2,47 @@
  * Neo4j graph store (services target): the bi-temporal versions of the SQLite store, as a graph.
  *
  * ```
- * (:Entity:<Label> {id, iteration_id, label, key, observations_json})        one node per entity
- * (:NodeVersion {version_id, id, iteration_id, label, key, props_json, <props>,
- *                valid_from, valid_to, observed_at, superseded_at})-[:VERSION_OF]->(:Entity)
- * (:Entity)-[:<TYPE> {version_id, id, iteration_id, props_json, valid_from, ...}]->(:Entity)
- * (:Entity)-[:CORRELATES {version_id, id, iteration_id, confidence, policy, rules,
- *                         props_json, valid_from, ...}]->(:Entity)
+ * (:Entity:<Label> {id, iteration_id, label, key})                           one node per entity
+ * (:NodeVersion {<props>, valid_from, valid_to, observed_at, superseded_at,
+ *                observations_json})-[:VERSION_OF]->(:Entity)
+ * (:Entity)-[:<TYPE> {valid_from, valid_to, observed_at, superseded_at}]->(:Entity)
+ * (:Entity)-[:CORRELATES {confidence, policy, rules, valid_from, ...}]->(:Entity)
  * ```
  *
  * - An entity has one identity node (uniqueness on `id`, the fact id) carrying its label; each
  *   node version hangs off it. Structural relationships and correlation links are relationships
  *   between identity nodes, one per version, so `MATCH (:Entity)-[r:HAS_TASK]->(:Entity) WHERE
  *   r.superseded_at IS NULL` reads naturally. Times are integer epoch ms.
- * - Properties are also set one by one (scalars and lists of one scalar type as they are, other
- *   values as JSON text, e.g. a link's `rules`; names of system fields are skipped), for queries;
- *   `props_json` is what `query()` returns, so every value round-trips exactly.
- * - Entity observations (the graph model's restart state) are JSON text on the identity node.
- * - Uniqueness on `version_id` per version label/type makes `write()` idempotent (MERGE); indexes
- *   on `id`, `iteration_id` and the four temporal properties serve `query()` and `load()`.
- *   Schema for a relationship type is created (IF NOT EXISTS) before the first batch that uses it:
- *   Neo4j does not mix schema and data changes in one transaction.
- * - Labels and types come from the spec and are checked against strict patterns before they
- *   appear in Cypher; every value is a parameter. A batch is one transaction of `UNWIND`
- *   statements, one per label or type.
+ * - A version is written as little as a fact allows: its props as properties (scalars and lists of
+ *   one scalar type as they are; anything else as JSON text, named in `json_props`) and its four
+ *   times. Its identity is its fact and its two times (valid_from, observed_at): the version id
+ *   (`${id}@${valid_from}@${observed_at}`) and a relationship's fact id are derived on reading,
+ *   never stored. So a version is found from its entity (or its endpoints) through the entity's
+ *   one index, and writes keep no index on versions at all: one uniqueness constraint (`Entity.id`)
+ *   and one index (`Entity.iteration_id`) are the whole schema.
+ * - A node version also holds the observations its period was folded from (`observations_json`):
+ *   the graph model's restart state, written with the version and never rewritten per batch.
+ * - Writes are idempotent: `MERGE` of identity nodes, and of each version by its two times from its
+ *   entity or between its endpoints (an expansion, no index). Labels and types come from the spec
+ *   and are checked against strict patterns before they appear in Cypher; every value is a
+ *   parameter. A batch is one transaction of `UNWIND` statements, one per label or type.
  * - `query()` orders as the SQLite store does (kind, label, key text, valid_from, observed_at, by
  *   code point), then by version_id so that the order is total.
- * - Differences from SQLite, none reachable from the graph model: version ids are unique per
- *   version label/type (not across all of them), `closed` finds a version by its kind, and an
- *   entity's observations are keyed by its id alone (the id embeds the iteration).
+ * - Versions written by earlier versions of this store (with `version_id`, `props_json` and per
+ *   type indexes) are read as before; the indexes those created are dropped at start.
  * @module
  */
 import { z } from "zod";
 // The client is loaded on first use: the embedded target never pays for it.
 import type { Driver, ManagedTransaction } from "neo4j-driver";
 import type { ComponentDef, GraphStore, VersionQuery } from "../../core/component.ts";
-import type { EntityObservations, GraphChanges, Version } from "../../core/types.ts";
+import type { GraphChanges, Version } from "../../core/types.ts";
 import { PermanentError, RetriableError } from "../../core/errors.ts";
 import { readConfigFile, readSecret, redact } from "../../core/secrets.ts";
 import {
   conditions,
   LINK,
   planWrite,
-  REL_TYPE,
   type Row,
   toNeo4jNumber,
   toVersion,
@@ -102,21 +101,12 @@ export const neo4jGraph: ComponentDef<typeof schema, GraphStore> = {
   create: (config) => openNeo4jGraph(config),
 };
 
-const INDEXED = ["id", "iteration_id", "valid_from", "valid_to", "observed_at", "superseded_at"];
-
-/** Constraint and indexes of a version holder; `x` is the node or relationship variable. */
-const holderSchema = (name: string, pattern: string) => [
-  `CREATE CONSTRAINT ics_${name}_version_id IF NOT EXISTS FOR ${pattern}
-   REQUIRE x.version_id IS UNIQUE`,
-  ...INDEXED.map((p) => `CREATE INDEX ics_${name}_${p} IF NOT EXISTS FOR ${pattern} ON (x.${p})`),
-];
-const relSchema = (type: string) => holderSchema(`rel_${type}`, `()-[x:${type}]-()`);
-const BASE_SCHEMA = [
+/** The whole schema: identity nodes are unique by id and found by iteration. */
+const SCHEMA = [
   "CREATE CONSTRAINT ics_entity_id IF NOT EXISTS FOR (x:Entity) REQUIRE x.id IS UNIQUE",
   "CREATE INDEX ics_entity_iteration_id IF NOT EXISTS FOR (x:Entity) ON (x.iteration_id)",
-  ...holderSchema("node_version", "(x:NodeVersion)"),
-  ...relSchema(LINK),
 ];
+const KEEP = new Set(["ics_entity_id", "ics_entity_iteration_id"]);
 
 /** Connect, check the server and create the schema; RetriableError when it is unreachable. */
 export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphStore> {
@@ -132,9 +122,7 @@ export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphSto
   const store = new Neo4jGraph(driver, config);
   try {
     await store.check();
-    await store.ensureSchema(BASE_SCHEMA);
-    // Types other runs created get any index this version adds (IF NOT EXISTS: cheap otherwise).
-    await store.ensureSchema((await store.refreshTypes()).flatMap(relSchema));
+    await store.ensureSchema();
   } catch (error) {
     await driver.close();
     throw error;
@@ -167,27 +155,22 @@ export async function driverOptions(config: Neo4jGraphConfig): Promise<{
   };
 }
 
-class Neo4jGraph implements GraphStore {
-  /** Relationship types whose schema exists (CORRELATES included). */
-  #types = new Set<string>([LINK]);
-  /** When #types was last read from the database (performance.now()). */
-  #typesAt = -Infinity;
+/** A node version, from its entity. */
+const NODE_VERSION =
+  "(:Entity {id: row.id})<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})";
+/** A relationship or link version of a type, between its endpoints. */
+const REL_VERSION = (type: string) =>
+  `(:Entity {id: row.from})-[x:${type} {valid_from: row.vf, observed_at: row.oa}]->(:Entity {id: row.to})`;
 
+class Neo4jGraph implements GraphStore {
   constructor(readonly driver: Driver, readonly config: Neo4jGraphConfig) {}
 
   async write(changes: GraphChanges): Promise<void> {
     const plan = planWrite(changes);
-    const fresh = [...plan.rels.keys()].filter((t) => !this.#types.has(t));
-    if (fresh.length || plan.closed.relationship.length) await this.refreshTypes();
-    for (const type of fresh.filter((t) => !this.#types.has(t))) {
-      await this.ensureSchema(relSchema(type));
-      this.#types.add(type);
-    }
-    const structural = [...this.#types].filter((t) => t !== LINK);
-    await this.#session("WRITE", (tx) => this.#apply(tx, plan, structural));
+    await this.#session("WRITE", (tx) => this.#apply(tx, plan));
   }
 
-  async #apply(tx: ManagedTransaction, plan: WritePlan, structural: string[]) {
+  async #apply(tx: ManagedTransaction, plan: WritePlan) {
     const run = async (cypher: string, rows: Row[]) => {
       for (let i = 0; i < rows.length; i += this.config.batch_size) {
         await tx.run(cypher, { rows: rows.slice(i, i + this.config.batch_size) });
@@ -196,62 +179,42 @@ class Neo4jGraph implements GraphStore {
     const close = (match: string) =>
       `UNWIND $rows AS row MATCH ${match} WHERE x.superseded_at IS NULL
        SET x.superseded_at = row.at`;
-    await run(close("(x:NodeVersion {version_id: row.version_id})"), plan.closed.node);
-    await run(close(`()-[x:${LINK} {version_id: row.version_id}]->()`), plan.closed.link);
-    for (const type of structural) {
-      await run(close(`()-[x:${type} {version_id: row.version_id}]->()`), plan.closed.relationship);
-    }
+    await run(close(NODE_VERSION), plan.closed.node);
+    for (const [type, rows] of plan.closed.rels) await run(close(REL_VERSION(type)), rows);
+    await run(
+      `UNWIND $rows AS row MATCH ${NODE_VERSION} SET x.observations_json = row.obs`,
+      plan.observed,
+    );
     for (const [label, rows] of plan.nodes) {
       // The identity node gets its label once (it may exist unlabelled: made by an endpoint).
       await run(
         `UNWIND $rows AS row
-         MERGE (e:Entity {id: row.fields.id})
-           ON CREATE SET e:${label}, e.iteration_id = row.fields.iteration_id,
-             e.label = row.fields.label, e.key = row.fields.key
+         MERGE (e:Entity {id: row.id})
+           ON CREATE SET e:${label}, e.iteration_id = row.iteration_id, e.label = row.label,
+             e.key = row.key
          FOREACH (_ IN CASE WHEN e.label IS NULL THEN [1] ELSE [] END |
-           SET e:${label}, e.label = row.fields.label, e.key = row.fields.key)
-         MERGE (x:NodeVersion {version_id: row.fields.version_id})
-           ON CREATE SET x += row.props, x += row.fields
-         MERGE (x)-[:VERSION_OF]->(e)`,
+           SET e:${label}, e.label = row.label, e.key = row.key)
+         MERGE (e)<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})
+           ON CREATE SET x += row.set`,
         rows,
       );
     }
-    await run(
-      `UNWIND $rows AS row
-       MERGE (e:Entity {id: row.id}) ON CREATE SET e.iteration_id = row.iteration_id
-       SET e.observations_json = row.observations`,
-      plan.observed,
-    );
     fault("graph_tx");
     for (const [type, rows] of plan.rels) {
       await run(
         `UNWIND $rows AS row
-         MERGE (a:Entity {id: row.from}) ON CREATE SET a.iteration_id = row.fields.iteration_id
-         MERGE (b:Entity {id: row.to}) ON CREATE SET b.iteration_id = row.fields.iteration_id
-         MERGE (a)-[x:${type} {version_id: row.fields.version_id}]->(b)
-           ON CREATE SET x += row.props, x += row.fields`,
+         MERGE (a:Entity {id: row.from}) ON CREATE SET a.iteration_id = row.iteration_id
+         MERGE (b:Entity {id: row.to}) ON CREATE SET b.iteration_id = row.iteration_id
+         MERGE (a)-[x:${type} {valid_from: row.vf, observed_at: row.oa}]->(b)
+           ON CREATE SET x += row.set`,
         rows,
       );
     }
   }
 
   async load(iterations: string[]) {
-    if (iterations.length === 0) return { versions: [], observed: [] };
-    const versions = await this.#select({ iterations, history: false });
-    const rows = await this.#session("READ", async (tx) =>
-      (await tx.run(
-        `MATCH (e:Entity) WHERE e.iteration_id IN $iterations AND e.observations_json IS NOT NULL
-         RETURN e.id AS id, e.iteration_id AS iteration_id, e.observations_json AS observations`,
-        { iterations },
-      )).records.map((r) => r.toObject()));
-    const observed: EntityObservations[] = rows
-      .map((r) => ({
-        id: r.id as string,
-        iteration_id: r.iteration_id as string,
-        observations: JSON.parse(r.observations as string),
-      }))
-      .sort((a, b) => compareText(a.iteration_id, b.iteration_id) || compareText(a.id, b.id));
-    return { versions, observed };
+    if (iterations.length === 0) return { versions: [] };
+    return { versions: await this.#select({ iterations, history: false }) };
   }
 
   async iterations(): Promise<string[]> {
@@ -261,7 +224,7 @@ class Neo4jGraph implements GraphStore {
         (await tx.run(`MATCH (e:Entity) RETURN DISTINCT e.iteration_id AS id`)).records
           .map((r) => r.get("id") as string),
     );
-    return rows.sort(compareText);
+    return rows.filter((id) => typeof id === "string").sort(compareText);
   }
 
   query(q: VersionQuery): Promise<Version[]> {
@@ -270,33 +233,35 @@ class Neo4jGraph implements GraphStore {
   }
 
   async #select(q: VersionQuery & { iterations?: string[] }): Promise<Version[]> {
-    // Types another runner added show up within seconds; asking on every read (every reload of an
-    // iteration) cost a schema query per call while batches were being written.
-    if (performance.now() - this.#typesAt > 10_000) await this.refreshTypes();
-    const where = conditions(q);
-    const columns = (kind: string, key: string, from: string, to: string) =>
-      `RETURN '${kind}' AS kind, x.id AS id, x.version_id AS version_id,
-         x.iteration_id AS iteration_id, ${
-        kind === "node" ? "x.label" : "type(x)"
-      } AS label, ${key} AS key,
-         ${from} AS from_id, ${to} AS to_id, x.props_json AS props, x.valid_from AS valid_from,
-         x.valid_to AS valid_to, x.observed_at AS observed_at, x.superseded_at AS superseded_at`;
+    const on = conditions(q);
+    const where = (extra: string[]) => {
+      const all = [...extra, ...on];
+      return all.length ? `WHERE ${all.join(" AND ")}` : "";
+    };
+    const scope = (v: string) =>
+      q.iterations !== undefined ? [`${v}.iteration_id IN $iterations`] : [];
     const branches: string[] = [];
     if (q.kind === undefined || q.kind === "node") {
+      const ids = q.ids?.length ? ["e.id IN $ids"] : [];
       branches.push(
-        `MATCH (x:NodeVersion) ${where} ${columns("node", "x.key", "x.from_id", "x.to_id")}`,
+        `MATCH (e:Entity)<-[:VERSION_OF]-(x:NodeVersion) ${where([...scope("e"), ...ids])}
+         RETURN 'node' AS kind, e.id AS id, e.iteration_id AS iteration_id, e.label AS label,
+           e.key AS key, null AS from_id, null AS to_id, properties(x) AS p`,
       );
     }
-    for (const type of [...this.#types].sort()) {
-      const kind = type === LINK ? "link" : "relationship";
-      if (q.kind !== undefined && q.kind !== kind) continue;
+    if (q.kind !== "node") {
+      const type = q.kind === "link"
+        ? [`type(x) = '${LINK}'`]
+        : q.kind === "relationship"
+        ? [`type(x) <> '${LINK}'`]
+        : [];
       branches.push(
-        `MATCH (a)-[x:${type}]->(b) ${where} ${
-          columns(kind, "coalesce(x.key, [])", "a.id", "b.id")
-        }`,
+        `MATCH (a:Entity)-[x]->(b:Entity) ${where([...scope("a"), ...type])}
+         RETURN CASE type(x) WHEN '${LINK}' THEN 'link' ELSE 'relationship' END AS kind,
+           null AS id, a.iteration_id AS iteration_id, type(x) AS label, null AS key,
+           a.id AS from_id, b.id AS to_id, properties(x) AS p`,
       );
     }
-    if (branches.length === 0) return [];
     const params = {
       iterations: q.iterations ?? null,
       ids: q.ids ?? null,
@@ -308,12 +273,20 @@ class Neo4jGraph implements GraphStore {
       async (tx) =>
         (await tx.run(branches.join("\nUNION ALL\n"), params)).records.map((r) => r.toObject()),
     );
-    // Only what ics wrote: nodes or relationships of these types written by others (no version
-    // id, label or key) are not versions and are left out.
+    // Only what ics wrote: relationships between entities of other writers (no times, no
+    // iteration) are not versions and are left out.
     const ours = rows.filter((r) =>
-      typeof r.version_id === "string" && typeof r.label === "string" && Array.isArray(r.key)
+      typeof r.iteration_id === "string" && typeof r.label === "string" &&
+      typeof (r.p as Row).valid_from === "number" && typeof (r.p as Row).observed_at === "number" &&
+      (r.kind !== "node" || Array.isArray(r.key))
     );
-    return sortVersions(ours.map(toVersion));
+    let versions = ours.map(toVersion);
+    // Relationship fact ids are derived, so an id filter on them applies here.
+    if (q.ids?.length && q.kind !== "node") {
+      const ids = new Set(q.ids);
+      versions = versions.filter((v) => v.kind === "node" || ids.has(v.id));
+    }
+    return sortVersions(versions);
   }
 
   check(): Promise<void> {
@@ -325,25 +298,27 @@ class Neo4jGraph implements GraphStore {
     return this.driver.close();
   }
 
-  /** Relationship types with this store's schema, from the database (other runners add some). */
-  async refreshTypes(): Promise<string[]> {
-    const types = await this.#session("READ", async (tx) =>
-      (await tx.run(
-        `SHOW CONSTRAINTS YIELD name, entityType, labelsOrTypes
-         WHERE entityType = 'RELATIONSHIP' AND name STARTS WITH 'ics_rel_'
-         RETURN labelsOrTypes[0] AS type`,
-      )).records.map((r) => r.get("type") as string));
-    for (const t of types) if (REL_TYPE.test(t) && t !== "VERSION_OF") this.#types.add(t);
-    this.#typesAt = performance.now();
-    return [...this.#types];
-  }
-
-  /** Schema statements, each in its own transaction (IF NOT EXISTS: safe to repeat). */
-  async ensureSchema(statements: string[]): Promise<void> {
+  /**
+   * Create the schema (IF NOT EXISTS: safe to repeat), each statement in its own transaction, and
+   * drop the version indexes and constraints earlier versions of this store made (`ics_` names):
+   * nothing reads them any more, and every write paid for them.
+   */
+  async ensureSchema(): Promise<void> {
     await guard(this.config.uri, async () => {
       const session = this.driver.session({ database: this.config.database });
       try {
-        for (const s of statements) await session.run(s);
+        for (const s of SCHEMA) await session.run(s);
+        const old = await session.run(
+          `SHOW INDEXES YIELD name, owningConstraint WHERE name STARTS WITH 'ics_'
+           RETURN name, owningConstraint`,
+        );
+        for (const r of old.records) {
+          const name = r.get("name") as string, owner = r.get("owningConstraint") as string | null;
+          if (KEEP.has(name) || (owner && KEEP.has(owner))) continue;
+          await session.run(
+            owner ? `DROP CONSTRAINT \`${owner}\` IF EXISTS` : `DROP INDEX \`${name}\` IF EXISTS`,
+          );
+        }
       } finally {
         await session.close();
       }
