@@ -10,7 +10,8 @@ import { DLQ_CATEGORIES, type DlqCategory, type RawRecord } from "../core/types.
 import { UserError } from "../core/errors.ts";
 import { idempotencyKey } from "../dedup/mod.ts";
 import { MappingError } from "../mapping/mod.ts";
-import { describe, schema as dlqSourceSchema } from "../sources/dlq.ts";
+import { schema as dlqSourceSchema } from "../sources/dlq.ts";
+import { describePosition as describe } from "../dead_letters/mod.ts";
 import { COMMON_FLAGS, COMMON_OPTIONS, EXIT, load } from "./_common.ts";
 
 export const help =

@@ -4,7 +4,7 @@
  * diagnosis as headers: `ics.category`, `ics.reason`, `ics.stream`, `ics.policy`, `ics.time`
  * (epoch ms), `ics.format` (how the source encoded the value), `ics.redriven` (times redriven),
  * and the source position (`ics.source.topic`/`.partition`/`.offset`, or `ics.source.path`/`.line`
- * for files).
+ * for files); see `src/dead_letters` (`toMessage`, `HEADERS`).
  *
  * A transactional, idempotent producer (`maxInFlightRequests: 1`). `writeAndCommit()` sends the
  * letters and the consumed offsets (`sendOffsets`) in one transaction: either both the letters and
@@ -19,37 +19,17 @@
  * `transactional_id` per instance (the shipped spec appends `${ICS_INSTANCE:-0}`).
  * @module
  */
-import { z } from "zod";
-import { Buffer } from "node:buffer";
-import type { Admin, Message, Producer, Transaction } from "kafkajs";
+import type { Admin, Producer, Transaction } from "kafkajs";
 import type { ComponentDef, DeadLetterQueue, SourceOffsets } from "../core/component.ts";
 import type { DeadLetter } from "../core/types.ts";
 import {
-  connectionFields,
-  createKafka,
-  type Kafka,
-  kafkaError,
-  partitioner,
-} from "../kafka/mod.ts";
+  type KafkaQueueConfig as KafkaDlqConfig,
+  kafkaQueueSchema as schema,
+  toMessage,
+} from "../dead_letters/mod.ts";
+import { createKafka, type Kafka, kafkaError, partitioner } from "../kafka/mod.ts";
 
-export const DEFAULT_DLQ_TOPIC = "trimodal.events.dlq";
-
-export const schema = z.strictObject({
-  type: z.literal("kafka"),
-  ...connectionFields,
-  topic: z.string().min(1).default(DEFAULT_DLQ_TOPIC).describe("Dead-letter topic."),
-  transactional_id: z.string().min(1).optional().describe(
-    "Transactional id, unique per instance; default ics-dlq-<consumer group>.",
-  ),
-  transaction_timeout_ms: z.number().int().min(1000).max(900_000).default(60_000).describe(
-    "How long the broker lets a transaction stay open before aborting it.",
-  ),
-}).describe("Produce dead letters to a Kafka topic, transactionally with the source offsets.");
-
-export type KafkaDlqConfig = z.infer<typeof schema>;
-
-/** A dead letter may carry the original record key (the runtime sets it for Kafka records). */
-type Letter = DeadLetter & { key?: string };
+export { type KafkaDlqConfig, schema };
 
 export const kafka: ComponentDef<typeof schema, DeadLetterQueue> = {
   type: "kafka",
@@ -91,7 +71,7 @@ export function createKafkaDlq(
     await p?.then((x) => x.disconnect()).catch(() => {});
   };
 
-  async function transact(letters: Letter[], offsets?: SourceOffsets) {
+  async function transact(letters: DeadLetter[], offsets?: SourceOffsets) {
     const sendsOffsets = offsets !== undefined && offsets.topics.some((t) => t.partitions.length);
     // A batch whose partition was revoked (a rebalance, a broker restart) has no offsets left:
     // its new owner reads it again and dead-letters the same records. Its letters go with its
@@ -102,7 +82,7 @@ export function createKafkaDlq(
     try {
       tx = await (await open(offsets?.group)).transaction();
       if (letters.length) {
-        await tx.send({ topic: config.topic, acks: -1, messages: letters.map(message) });
+        await tx.send({ topic: config.topic, acks: -1, messages: letters.map(toMessage) });
       }
       if (sendsOffsets) await sendOffsets(tx, offsets!);
       await tx.commit();
@@ -162,32 +142,4 @@ async function sendOffsets(tx: Transaction, offsets: SourceOffsets) {
       await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt)));
     }
   }
-}
-
-/** A letter as a Kafka message: original bytes, original key, diagnosis in headers. */
-export function message(letter: Letter): Message {
-  const headers: Record<string, string> = {
-    "ics.category": letter.category,
-    "ics.reason": letter.reason,
-    "ics.policy": letter.policy,
-    "ics.time": String(letter.time),
-  };
-  if (letter.stream) headers["ics.stream"] = letter.stream;
-  if (letter.attempts !== undefined) headers["ics.attempts"] = String(letter.attempts);
-  if (letter.format) headers["ics.format"] = letter.format;
-  if (letter.redriven !== undefined) headers["ics.redriven"] = String(letter.redriven);
-  const at = letter.position;
-  if (at.kind === "kafka") {
-    headers["ics.source.topic"] = at.topic;
-    headers["ics.source.partition"] = String(at.partition);
-    headers["ics.source.offset"] = at.offset;
-  } else {
-    headers["ics.source.path"] = at.path;
-    headers["ics.source.line"] = String(at.line);
-  }
-  return {
-    key: letter.key ?? null,
-    value: Buffer.from(letter.payload, letter.payload_encoding === "base64" ? "base64" : "utf8"),
-    headers,
-  };
 }
