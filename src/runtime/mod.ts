@@ -130,6 +130,7 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     log: options.log ?? (() => {}),
     drain: options.drain,
     from: options.from,
+    durability: spec.spec.runtime.durability,
   };
   await Deno.mkdir(ctx.stateDir, { recursive: true });
   const sourceConfig = options.input && t.source.type === "file"

@@ -1,15 +1,20 @@
 /**
- * Dead-letter file (embedded target): one JSON object per line, appended and synced per batch.
+ * Dead-letter file (embedded target): one JSON object per line, appended per batch. An append is
+ * whole or nothing (a short write on a full disk is continued, a failed one cut off again, and
+ * the run stops with "disk full writing <file>"), and it is fsynced first when the durability is
+ * `power_loss`; either way before the batch is acknowledged.
  *
  * Exactly once, like the Kafka queue's transaction: letters are written before the source is
  * acknowledged, so a crash in between replays the batch and would append its letters again. The
  * file therefore remembers what it holds (`letterId`: a letter is its source position, payload and
- * redrive round) and skips a letter it already has. A crash in the middle of an append leaves a partial last line; it is
- * cut off when the file is opened (its batch was not acknowledged and is written again).
+ * redrive round) and skips a letter it already has. A crash in the middle of an append leaves a
+ * partial last line; it is cut off when the file is opened (its batch was not acknowledged and is
+ * written again).
  * @module
  */
 import { dirname, resolve } from "node:path";
 import type { ComponentDef, DeadLetterQueue } from "../core/component.ts";
+import { appendAll } from "../core/durable.ts";
 import {
   decodeLine,
   encodeLine,
@@ -31,9 +36,7 @@ export const file: ComponentDef<typeof schema, DeadLetterQueue> = {
         const fresh = letters.filter((l) => !held.has(letterId(l)));
         if (fresh.length === 0) return;
         const text = fresh.map(encodeLine).join("");
-        using f = await Deno.open(path, { append: true, create: true });
-        await f.write(new TextEncoder().encode(text));
-        await f.sync();
+        await appendAll(path, new TextEncoder().encode(text), ctx.durability);
         for (const l of fresh) held.add(letterId(l));
       },
       check: () => Promise.resolve(),

@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import type { Context, Source, SourceBatch } from "../core/component.ts";
 import type { DlqCategory, RawRecord } from "../core/types.ts";
 import { sha256 } from "../core/hash.ts";
+import { replaceFileSync } from "../core/durable.ts";
 import { type DeadLetter, decodeLine } from "../dead_letters/mod.ts";
 
 interface Cursors {
@@ -49,7 +50,7 @@ export function fileLetters(
             if (config.dry_run) return Promise.resolve();
             if (config.category) cursors!.categories[config.category] = batch.end;
             else cursors!.all = batch.end;
-            writeCursors(cursorFile, cursors!);
+            replaceFileSync(cursorFile, JSON.stringify(cursors, null, 2), ctx.durability);
             return Promise.resolve();
           },
         };
@@ -114,10 +115,4 @@ function readCursors(file: string, first: string): Cursors {
     if (c.first === first) return c;
   } catch { /* none yet */ }
   return { first, all: 0, categories: {} };
-}
-
-/** Atomic replace (write then rename), so a kill never leaves a half-written cursor. */
-function writeCursors(file: string, cursors: Cursors): void {
-  Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(cursors, null, 2));
-  Deno.renameSync(`${file}.tmp`, file);
 }

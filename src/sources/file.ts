@@ -15,6 +15,7 @@ import type { ComponentDef, Source, SourceBatch } from "../core/component.ts";
 import type { RawRecord } from "../core/types.ts";
 import { sha256 } from "../core/hash.ts";
 import { UserError } from "../core/errors.ts";
+import { type Durability, replaceFileSync } from "../core/durable.ts";
 
 export const schema = z.strictObject({
   type: z.literal("file"),
@@ -47,7 +48,9 @@ export const file: ComponentDef<typeof schema, Source> = {
         "a file has no record times to start from: --from <time> needs a Kafka source (--from earliest reads the file from its start)",
       );
     }
-    return Promise.resolve(createFileSource(config, path, checkpoints, ctx.from === "earliest"));
+    return Promise.resolve(
+      createFileSource(config, path, checkpoints, ctx.from === "earliest", ctx.durability),
+    );
   },
 };
 
@@ -56,6 +59,7 @@ function createFileSource(
   path: string,
   checkpointFile: string,
   fromStart: boolean,
+  durability?: Durability,
 ): Source {
   const format = config.format !== "auto"
     ? config.format
@@ -80,7 +84,7 @@ function createFileSource(
         return {
           records,
           ack: () => {
-            writeCheckpoint(checkpointFile, path, { fingerprint, done: end });
+            writeCheckpoint(checkpointFile, path, { fingerprint, done: end }, durability);
             return Promise.resolve();
           },
         };
@@ -165,10 +169,17 @@ function readCheckpoints(file: string): Record<string, Checkpoint> {
   }
 }
 
-/** Atomic replace (write then rename), so a kill never leaves a half-written checkpoint. */
-function writeCheckpoint(file: string, path: string, checkpoint: Checkpoint): void {
+/**
+ * Atomic replace (write then rename), so a kill never leaves a half-written checkpoint; fsynced
+ * when the durability is `power_loss`.
+ */
+function writeCheckpoint(
+  file: string,
+  path: string,
+  checkpoint: Checkpoint,
+  durability?: Durability,
+): void {
   const all = readCheckpoints(file);
   all[path] = checkpoint;
-  Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(all, null, 2));
-  Deno.renameSync(`${file}.tmp`, file);
+  replaceFileSync(file, JSON.stringify(all, null, 2), durability);
 }
