@@ -35,6 +35,7 @@ export function decodeLine(text: string): DeadLetter | undefined {
     attempts: number(l.attempts),
     format: string(l.format) as DeadLetter["format"],
     redriven: number(l.redriven),
+    truncated: number(l.truncated),
   };
   return {
     category: l.category as DlqCategory,

@@ -27,6 +27,8 @@ export const HEADERS = {
   /** File position of the record. */
   path: "ics.source.path",
   line: "ics.source.line",
+  /** Set when the value is only the payload's start (it did not fit a message): its full size. */
+  truncated: "ics.truncated",
 } as const;
 
 /** A letter as a message, in the form the kafkajs producer takes. */
@@ -47,6 +49,7 @@ export function toMessage(letter: DeadLetter): LetterMessage {
   if (letter.attempts !== undefined) h[HEADERS.attempts] = String(letter.attempts);
   if (letter.format) h[HEADERS.format] = letter.format;
   if (letter.redriven !== undefined) h[HEADERS.redriven] = String(letter.redriven);
+  if (letter.truncated !== undefined) h[HEADERS.truncated] = String(letter.truncated);
   const at = letter.position;
   if (at.kind === "kafka") {
     h[HEADERS.topic] = at.topic;
@@ -92,5 +95,6 @@ export function fromMessage(m: ReadMessage): DeadLetter | undefined {
     ...(h[HEADERS.attempts] ? { attempts: Number(h[HEADERS.attempts]) } : {}),
     ...(format ? { format } : {}),
     ...(h[HEADERS.redriven] ? { redriven: Number(h[HEADERS.redriven]) } : {}),
+    ...(h[HEADERS.truncated] ? { truncated: Number(h[HEADERS.truncated]) } : {}),
   };
 }

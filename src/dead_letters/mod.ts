@@ -8,7 +8,9 @@
  *   {@link describePosition}: where its record was, as people write it.
  * - {@link letterId}: what makes two letters the same (a replayed batch's letters are not new).
  * - JSON Lines (the file queue): {@link encodeLine} / {@link decodeLine}.
- * - Kafka (the Kafka queue): {@link toMessage} / {@link fromMessage}, header names {@link HEADERS}.
+ * - Kafka (the Kafka queue): {@link toMessage} / {@link fromMessage}, header names {@link HEADERS};
+ *   {@link inRequests}: letters in produce requests under the broker's size limit (a letter too
+ *   large for any is truncated, and says so).
  * - The queues' configs: {@link fileQueueSchema}, {@link kafkaQueueSchema}.
  *
  * The letter type itself, {@link DeadLetter}, is in `core/types.ts` with the other data of the
@@ -21,6 +23,7 @@ export { deadLetter, describePosition, type LetterOptions, payloadBytes } from "
 export { letterId } from "./_id.ts";
 export { decodeLine, encodeLine } from "./_jsonl.ts";
 export { fromMessage, HEADERS, type LetterMessage, type ReadMessage, toMessage } from "./_kafka.ts";
+export { inRequests, messageBytes } from "./_requests.ts";
 export {
   DEFAULT_DLQ_TOPIC,
   type FileQueueConfig,

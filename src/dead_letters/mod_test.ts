@@ -7,8 +7,10 @@ import {
   encodeLine,
   fromMessage,
   HEADERS,
+  inRequests,
   letterId,
   type LetterMessage,
+  messageBytes,
   payloadBytes,
   type ReadMessage,
   toMessage,
@@ -113,4 +115,48 @@ Deno.test("lines and messages that hold no dead letter are told apart", () => {
   // A letter of an older version, with fields missing, still reads.
   const { time: _t, policy: _p, format: _f, ...old } = letters[1];
   assert.deepEqual(decodeLine(JSON.stringify(old)), { ...old, time: 0, policy: "" });
+});
+
+Deno.test("a burst of letters is split into requests under the size limit, in order", () => {
+  const burst = Array.from({ length: 5000 }, (_, i) =>
+    deadLetter(
+      { ...records[1], value: new TextEncoder().encode(`poison ${i}`) },
+      "decode_error",
+      "not a JSON object",
+      { policy: "p", time: i },
+    ));
+  const limit = 100_000;
+  const requests = inRequests(burst, limit);
+  assert.ok(requests.length > 5, `${requests.length} requests`);
+  for (const r of requests) {
+    assert.ok(61 + r.reduce((n, m) => n + messageBytes(m), 0) <= limit);
+  }
+  assert.deepEqual(requests.flat(), burst.map(toMessage));
+  assert.deepEqual(inRequests([], limit), []);
+});
+
+Deno.test("a letter larger than any request keeps the start of its payload and says so", () => {
+  const huge = new Uint8Array(2 * 1024 * 1024).fill(120);
+  const record = { ...records[0], value: huge, format: "json" as const };
+  const letter = deadLetter(record, "schema_violation", "event larger than 1048576 bytes", {
+    policy: "p",
+    time: 5,
+  });
+  const limit = 1_048_588;
+  const [[small], [big]] = inRequests([letters[1], letter], limit);
+  assert.deepEqual(small, toMessage(letters[1]));
+  assert.ok(61 + messageBytes(big) <= limit, `${messageBytes(big)} bytes`);
+  assert.ok(big.value.length > limit - 1000, `${big.value.length} bytes kept`);
+  assert.deepEqual(new Uint8Array(big.value), huge.subarray(0, big.value.length));
+  assert.equal(big.headers[HEADERS.truncated], String(huge.length));
+  assert.equal(
+    big.headers[HEADERS.reason],
+    `event larger than 1048576 bytes [payload truncated to ${big.value.length} of ${huge.length} ` +
+      `bytes: the dead-letter topic takes messages of at most ${limit} bytes; the whole record ` +
+      "is at trimodal.events.dde/2@41]",
+  );
+  const back = fromMessage(read(big))!;
+  assert.equal(back.truncated, huge.length);
+  assert.equal(back.category, "schema_violation");
+  assert.deepEqual(back.position, letter.position);
 });

@@ -7,10 +7,12 @@
  * for files); see `src/dead_letters` (`toMessage`, `HEADERS`).
  *
  * A transactional, idempotent producer (`maxInFlightRequests: 1`). `writeAndCommit()` sends the
- * letters and the consumed offsets (`sendOffsets`) in one transaction: either both the letters and
- * the group's new position become visible (to `read_committed` readers) or neither; a batch whose
- * partition was revoked meanwhile (no offsets left) writes no letters: it is read again. `write()` is
- * the same without offsets, for sources that are not Kafka. A failed transaction is aborted, the
+ * letters (in as many requests as the topic's `max.message.bytes` needs, read from the broker;
+ * a letter larger than that is truncated, see `src/dead_letters/_requests.ts`) and the consumed
+ * offsets (`sendOffsets`) in one transaction: either both the letters and the group's new
+ * position become visible (to `read_committed` readers) or neither; a batch whose partition was
+ * revoked meanwhile (no offsets left) writes no letters: it is read again. `write()` is the same
+ * without offsets, for sources that are not Kafka. A failed transaction is aborted, the
  * producer replaced (a fenced or confused producer is not reused) and the error rethrown, as a
  * RetriableError when it is transient so the runtime retries the whole transaction.
  *
@@ -23,11 +25,19 @@ import type { Admin, Producer, Transaction } from "kafkajs";
 import type { ComponentDef, DeadLetterQueue, SourceOffsets } from "../core/component.ts";
 import type { DeadLetter } from "../core/types.ts";
 import {
+  HEADERS,
+  inRequests,
   type KafkaQueueConfig as KafkaDlqConfig,
   kafkaQueueSchema as schema,
-  toMessage,
 } from "../dead_letters/mod.ts";
-import { createKafka, type Kafka, kafkaError, partitioner } from "../kafka/mod.ts";
+import { createKafka, type Kafka, kafkaError, kafkajs, partitioner } from "../kafka/mod.ts";
+import { redactError } from "../core/secrets.ts";
+
+/**
+ * Request size when the broker does not tell the topic's `max.message.bytes` (no permission to
+ * describe it, say): a little under Kafka's default (1,048,588).
+ */
+export const FALLBACK_MAX_MESSAGE_BYTES = 1_000_000;
 
 export { type KafkaDlqConfig, schema };
 
@@ -65,6 +75,40 @@ export function createKafkaDlq(
     }
     return producer;
   };
+  // The topic's message size limit, read once from the broker (again after a failed read).
+  let limit: Promise<number> | undefined;
+  const maxMessageBytes = () =>
+    limit ??= (async () => {
+      let admin: Admin | undefined;
+      try {
+        admin = (await client()).admin();
+        await admin.connect();
+        const { ConfigResourceTypes } = await kafkajs();
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{
+            type: ConfigResourceTypes.TOPIC,
+            name: config.topic,
+            configNames: ["max.message.bytes"],
+          }],
+        });
+        const value = Number(resources[0]?.configEntries[0]?.configValue);
+        if (!(value > 0)) throw new Error("the broker named no max.message.bytes");
+        return value;
+      } catch (error) {
+        limit = undefined;
+        log?.(
+          "warn",
+          `dead-letter topic "${config.topic}": cannot read its max.message.bytes ` +
+            `(${redactError(error)}); sending letters in requests of at most ` +
+            `${FALLBACK_MAX_MESSAGE_BYTES} bytes`,
+        );
+        return FALLBACK_MAX_MESSAGE_BYTES;
+      } finally {
+        await admin?.disconnect().catch(() => {});
+      }
+    })();
+
   const reset = async () => {
     const p = producer;
     producer = undefined;
@@ -78,11 +122,17 @@ export function createKafkaDlq(
     // offsets, or not at all, or they would be on the topic twice.
     if (offsets !== undefined && !sendsOffsets) return;
     if (letters.length === 0 && !sendsOffsets) return;
+    // Letters in requests under the topic's limit (a burst makes more than one request may
+    // carry), all in the one transaction; a letter larger than any request is truncated.
+    const requests = letters.length ? inRequests(letters, await maxMessageBytes()) : [];
+    for (const m of requests.flat()) {
+      if (m.headers[HEADERS.truncated] !== undefined) log?.("warn", m.headers[HEADERS.reason]);
+    }
     let tx: Transaction | undefined;
     try {
       tx = await (await open(offsets?.group)).transaction();
-      if (letters.length) {
-        await tx.send({ topic: config.topic, acks: -1, messages: letters.map(toMessage) });
+      for (const messages of requests) {
+        await tx.send({ topic: config.topic, acks: -1, messages });
       }
       if (sendsOffsets) await sendOffsets(tx, offsets!);
       await tx.commit();

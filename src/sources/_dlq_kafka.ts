@@ -1,7 +1,9 @@
 /**
  * The letters of a Kafka dead-letter topic (see `dlq.ts` for what a cursor means), read by the
  * consumer group of the cursor the redrive advances: `<group_id>` for every category,
- * `<group_id>.<category>` for one. A letter behind another cursor that also covers it is skipped.
+ * `<group_id>.<category>` for one. A letter behind another cursor that also covers it is skipped,
+ * and so is a truncated letter (a record too large for the topic's messages, whose payload holds
+ * only its start): it is reported with where its whole record is, to be replayed from there.
  * @module
  */
 import type { Admin } from "kafkajs";
@@ -89,6 +91,16 @@ export function kafkaLetters(
           if (!l || (config.category && l.category !== config.category)) continue;
           const at = r.position.kind === "kafka" ? r.position : undefined;
           if (at && BigInt(at.offset) < cursor(l.category, at.partition)) continue;
+          if (l.truncated !== undefined) {
+            // Only the payload's start is here: re-injected, it would fail for want of the rest.
+            ctx.log(
+              "warn",
+              `dlq: ${describePosition(r.position)} holds only the first ${r.value.length} of ` +
+                `its record's ${l.truncated} bytes; skipped (the whole record is at ` +
+                `${describePosition(l.position)})`,
+            );
+            continue;
+          }
           records.push(toRecord(l));
         }
         await schemas?.prefetch(records);
