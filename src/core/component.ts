@@ -14,6 +14,7 @@ import type {
   RawRecord,
   Version,
 } from "./types.ts";
+import type { Durability } from "./durable.ts";
 
 /** What every component gets when it is created. */
 export interface Context {
@@ -30,6 +31,11 @@ export interface Context {
    * the first record at or after this time (epoch ms, the log's record timestamps).
    */
   from?: "earliest" | number;
+  /**
+   * What local state must survive before a batch is acknowledged (`runtime.durability`): a killed
+   * process (default) or a power loss (fsync before the ack, SQLite `synchronous = FULL`).
+   */
+  durability?: Durability;
 }
 
 /** `Extra` is what a role adds to the context (the dedup TTL, for instance). */

@@ -26,7 +26,6 @@
  * @module
  */
 import { resolve } from "node:path";
-import { Buffer } from "node:buffer";
 import {
   type Context,
   createComponent,
@@ -47,11 +46,12 @@ import type {
   RelationshipObservation,
 } from "../core/types.ts";
 import { PermanentError, UserError } from "../core/errors.ts";
-import { redact, redactError } from "../core/secrets.ts";
+import { redactError } from "../core/secrets.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { sources } from "../sources/mod.ts";
 import { dedupStores, idempotencyKey, identify } from "../dedup/mod.ts";
 import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
+import { deadLetter } from "../dead_letters/mod.ts";
 import { createDecoder, type Decoder } from "../codecs/mod.ts";
 import { createMapper, type Mapper, MappingError } from "../mapping/mod.ts";
 import { createEngine, type Engine, type Rule } from "../correlation/mod.ts";
@@ -131,6 +131,7 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     log: options.log ?? (() => {}),
     drain: options.drain,
     from: options.from,
+    durability: spec.spec.runtime.durability,
   };
   await Deno.mkdir(ctx.stateDir, { recursive: true });
   const sourceConfig = options.input && t.source.type === "file"
@@ -459,7 +460,10 @@ async function process(p: Pipeline, batch: SourceBatch, flow: Flow): Promise<Pro
   const dead: { at: number; letter: DeadLetter }[] = [];
   const order = new Map(batch.records.map((r, i) => [r, i]));
   const letter = (record: RawRecord, category: DlqCategory, reason: string, stream?: string) =>
-    dead.push({ at: order.get(record)!, letter: deadLetter(p, record, category, reason, stream) });
+    dead.push({
+      at: order.get(record)!,
+      letter: deadLetter(record, category, reason, { stream, policy: p.spec.policy }),
+    });
 
   // decode + validate
   let stage = trace.stage("decode");
@@ -729,7 +733,10 @@ async function writeRefused(
   const order = new Map(item.batch.records.map((r, i) => [r, i]));
   for (const r of refused) {
     const e = r.item;
-    const letter = deadLetter(p, e.record, "sink_error", r.error.message, e.stream);
+    const letter = deadLetter(e.record, "sink_error", r.error.message, {
+      stream: e.stream,
+      policy: p.spec.policy,
+    });
     item.dead.push({ at: order.get(e.record)!, letter: { ...letter, attempts: r.attempts } });
   }
   p.ctx.log(
@@ -746,37 +753,4 @@ function dedupEntry(p: Pipeline, e: Envelope, legacy: boolean): DedupEntry {
   return old === e.key
     ? { key: e.key, digest: e.digest }
     : { key: e.key, digest: e.digest, legacy: old };
-}
-
-function deadLetter(
-  p: Pipeline,
-  record: RawRecord,
-  category: DlqCategory,
-  reason: string,
-  stream?: string,
-): DeadLetter {
-  // Text stays readable; binary (Avro, or bytes that are not UTF-8) is kept exactly, as base64.
-  let payload: string | undefined;
-  if (record.format === "json") {
-    try {
-      payload = new TextDecoder("utf-8", { fatal: true }).decode(record.value);
-    } catch { /* not text: base64 below */ }
-  }
-  const payload_encoding: DeadLetter["payload_encoding"] = payload === undefined
-    ? "base64"
-    : "utf8";
-  payload ??= Buffer.from(record.value).toString("base64");
-  return {
-    category,
-    ...(record.key !== undefined ? { key: record.key } : {}),
-    reason: redact(reason), // a sink's error may quote its URL; dead letters are read by many
-    ...(stream ? { stream } : {}),
-    position: record.position,
-    payload,
-    payload_encoding,
-    time: Date.now(),
-    policy: p.spec.policy,
-    format: record.format,
-    ...(record.redrive ? { redriven: record.redrive.attempt } : {}),
-  };
 }
