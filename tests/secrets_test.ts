@@ -126,10 +126,10 @@ Deno.test({
       const [valid, local, ...failed] = await Promise.all([
         ics(dir, validateFlags, ["validate"]),
         ics(dir, flags, ["run"]),
-        ics(dir, flags, ["run", "--target", "redis_url"]),
-        ics(dir, flags, ["run", "--target", "neo4j"]),
-        ics(dir, flags, ["run", "--target", "postgres"]),
-        ics(dir, flags, ["run", "--target", "kafka"]),
+        // Each in a state folder of its own: one runner per state folder.
+        ...["redis_url", "neo4j", "postgres", "kafka"].map((target) =>
+          ics(dir, flags, ["run", "--target", target, "--state", `.ics/${target}`])
+        ),
       ]);
       assert.equal(valid.code, 0, valid.stderr);
       assert.match(valid.stdout, /pipeline\.yaml: valid/);
@@ -168,10 +168,16 @@ Deno.test({
       }
       assertNoSecret(helps.join("\n"), "--help");
       assertNoSecret(dlq, "the dead-letter file");
-      // Nothing else in the state folder quotes a secret either (checkpoints, SQLite files).
-      for await (const e of Deno.readDir(join(dir, ".ics"))) {
-        const bytes = await Deno.readFile(join(dir, ".ics", e.name));
-        assertNoSecret(new TextDecoder().decode(bytes), e.name);
+      // Nothing else in the state folders quotes a secret either (checkpoints, SQLite files).
+      const files = async function* (folder: string): AsyncGenerator<string> {
+        for await (const e of Deno.readDir(folder)) {
+          if (e.isDirectory) yield* files(join(folder, e.name));
+          else yield join(folder, e.name);
+        }
+      };
+      for await (const file of files(join(dir, ".ics"))) {
+        const bytes = await Deno.readFile(file);
+        assertNoSecret(new TextDecoder().decode(bytes), file);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

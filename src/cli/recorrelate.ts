@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { COMMON_FLAGS, COMMON_OPTIONS, load, openGraph } from "./_common.ts";
 import { createEngine } from "../correlation/mod.ts";
 import { createGraphModel } from "../graph/mod.ts";
+import { lockGraphState } from "../runtime/mod.ts";
 
 export const help = `Usage: ics recorrelate [--iteration ID ...] [--prefix P] [--dry-run]
 
@@ -25,7 +26,13 @@ export async function main(args: string[]): Promise<number> {
     },
   });
   const spec = await load(values.spec);
-  const store = await openGraph(spec, values.target, values.state);
+  const lock = values["dry-run"]
+    ? undefined
+    : await lockGraphState(spec, values.target, values.state);
+  const store = await openGraph(spec, values.target, values.state).catch(async (error) => {
+    await lock?.close();
+    throw error;
+  });
   try {
     const engine = createEngine({
       rules: spec.rules,
@@ -57,5 +64,6 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } finally {
     await store.close();
+    await lock?.close();
   }
 }

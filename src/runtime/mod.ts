@@ -67,6 +67,8 @@ import { withRetry } from "./_retry.ts";
 import { fault } from "../core/fault.ts";
 import { isolate } from "./_isolate.ts";
 import { carryOnWhenUnavailable } from "./_dedup.ts";
+import { lockIfWritten } from "./_state.ts";
+import type { StateLock } from "../core/state_lock.ts";
 
 export interface CompileOptions {
   target?: string;
@@ -132,11 +134,13 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     from: options.from,
   };
   await Deno.mkdir(ctx.stateDir, { recursive: true });
+  // One runner per state folder that holds data; released last, when the pipeline closes.
+  const lock = await lockIfWritten(ctx.stateDir, t);
   const sourceConfig = options.input && t.source.type === "file"
     ? { ...t.source, path: resolve(options.input) }
     : t.source;
   const telemetry = createTelemetry();
-  const opened: { close(): Promise<void> }[] = [];
+  const opened: { close(): Promise<void> }[] = lock ? [lock] : [];
   const open = async <T extends { close(): Promise<void> }>(p: Promise<T>) => {
     const c = await p;
     opened.push(c);
@@ -205,6 +209,22 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     await closeAll(opened);
     throw error;
   }
+}
+
+/**
+ * The state folder's lock for a command that writes only a target's graph (`ics recorrelate`):
+ * taken when the graph store lives in the folder (SQLite), as `compile()` does for a whole target.
+ */
+export async function lockGraphState(
+  spec: CompiledSpec,
+  target = spec.spec.default_target,
+  stateDir = ".ics",
+): Promise<StateLock | undefined> {
+  const t = Object.hasOwn(spec.spec.targets, target) ? spec.spec.targets[target] : undefined;
+  if (!t) return undefined; // openGraph() reports the unknown target
+  const dir = resolve(stateDir);
+  await Deno.mkdir(dir, { recursive: true });
+  return await lockIfWritten(dir, { graph: t.graph });
 }
 
 async function closeAll(components: { close(): Promise<void> }[]) {
