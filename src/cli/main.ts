@@ -60,7 +60,7 @@ Commands:
   dlq        dead letters: "dlq redrive" re-injects them after a fix and reports the outcome
   produce    publish JSONL events to the stream topics as Avro (registering the schemas)
   topics     create the stream and dead-letter topics
-  schemas    check local Avro schemas against the registry (BACKWARD compatibility)
+  schemas    check local Avro schemas against the registry (FULL_TRANSITIVE compatibility)
   schema     write the JSON Schemas for editors
 
 "ics <command> --help" tells more. Exit codes: 0 ok, 1 invalid spec or check failed,
