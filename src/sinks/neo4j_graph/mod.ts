@@ -51,6 +51,7 @@ import {
 } from "./_rows.ts";
 import { compareText, sortVersions } from "./_order.ts";
 import { fault } from "../../core/fault.ts";
+import { allowErrorPrototypeFix } from "./_proto.ts";
 
 export { compareText, sortVersions };
 
@@ -120,6 +121,7 @@ const BASE_SCHEMA = [
 
 /** Connect, check the server and create the schema; RetriableError when it is unreachable. */
 export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphStore> {
+  allowErrorPrototypeFix(); // the driver's errors are Neo4jErrors, and Deno notes nothing
   const { default: neo4j } = await import("neo4j-driver");
   const { user, password, ...security } = await driverOptions(config);
   const auth = user !== undefined ? neo4j.auth.basic(user, password ?? "") : undefined;
