@@ -33,6 +33,7 @@ import {
   type DeadLetterQueue,
   type DedupStore,
   type GraphStore,
+  type Lifecycle,
   type MetricsStore,
   type Source,
   type SourceBatch,
@@ -68,6 +69,7 @@ import { fault } from "../core/fault.ts";
 import { isolate } from "./_isolate.ts";
 import { carryOnWhenUnavailable } from "./_dedup.ts";
 import { lockIfWritten } from "./_state.ts";
+import { startup } from "./_startup.ts";
 import type { StateLock } from "../core/state_lock.ts";
 
 export interface CompileOptions {
@@ -90,6 +92,18 @@ export interface CompileOptions {
   from?: Context["from"];
   /** Wraps the store the graph model rebuilds iterations from (`ics replay`: empty ones only). */
   modelStore?: (graph: GraphStore) => GraphStore;
+  /**
+   * The pipeline's telemetry, made by the caller so that it can serve `/readyz` and `/metrics`
+   * while the components start (default: a new one).
+   */
+  telemetry?: Telemetry;
+  /** A stop request: ends the wait for services at start (compile throws). */
+  signal?: AbortSignal;
+  /**
+   * Called once the state folder is locked, before the components are opened and waited for
+   * (`ics run` serves `/readyz` from then on; a second runner is refused before it binds a port).
+   */
+  opening?: () => Promise<void>;
 }
 
 export interface Pipeline {
@@ -139,39 +153,72 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
   const sourceConfig = options.input && t.source.type === "file"
     ? { ...t.source, path: resolve(options.input) }
     : t.source;
-  const telemetry = createTelemetry();
+  const telemetry = options.telemetry ?? createTelemetry();
   const opened: { close(): Promise<void> }[] = lock ? [lock] : [];
-  const open = async <T extends { close(): Promise<void> }>(p: Promise<T>) => {
-    const c = await p;
+  // Waits for the services the components need (`runtime.startup_timeout_seconds`).
+  const start = startup(["source", "dedup", "graph", "metrics", "dlq"], {
+    health: telemetry.health,
+    log: ctx.log,
+    retry: spec.spec.runtime.retry,
+    timeoutSeconds: spec.spec.runtime.startup_timeout_seconds,
+    signal: options.signal,
+  });
+  const open = async <T extends Lifecycle>(
+    role: string,
+    create: () => Promise<T>,
+    check = false,
+  ) => {
+    const c = await start.open(role, create, { check });
     opened.push(c);
     return c;
   };
+  /** The context of a role's component: its log lines name it. */
+  const of = (role: string): Context => ({
+    ...ctx,
+    log: (level, message, fields) => ctx.log(level, message, { component: role, ...fields }),
+  });
   try {
+    await options.opening?.();
     // The stream → topic map reaches log sources through the context.
     const streamTopics = Object.fromEntries(
       [...spec.streams.values()].map((s) => [s.name, s.topic]),
     );
-    // Telemetry too: a log source reports its consumer lag (`telemetry.setLag`).
+    // Telemetry too: a log source reports its consumer lag (`telemetry.setLag`). Its check
+    // connects (a Kafka source's client is made on first use), so it is part of the start.
     const source = await open(
-      createComponent<Source, { streamTopics: Record<string, string>; telemetry: Telemetry }>(
-        sources,
-        sourceConfig,
-        { ...ctx, streamTopics, telemetry },
-      ),
+      "source",
+      () =>
+        createComponent<Source, { streamTopics: Record<string, string>; telemetry: Telemetry }>(
+          sources,
+          sourceConfig,
+          { ...of("source"), streamTopics, telemetry },
+        ),
+      true,
     );
     let dedup = await open(
-      createComponent<DedupStore, { ttl_seconds: number }>(dedupStores, t.dedup, {
-        ...ctx,
-        ttl_seconds: spec.spec.dedup.ttl_seconds,
-      }),
+      "dedup",
+      () =>
+        createComponent<DedupStore, { ttl_seconds: number }>(dedupStores, t.dedup, {
+          ...of("dedup"),
+          ttl_seconds: spec.spec.dedup.ttl_seconds,
+        }),
     );
     if (spec.spec.dedup.on_unavailable === "sink_idempotency") {
-      dedup = carryOnWhenUnavailable(dedup, telemetry, ctx.log);
+      dedup = carryOnWhenUnavailable(dedup, telemetry, of("dedup").log);
       opened[opened.length - 1] = dedup; // closing it writes the keys it kept, if it can
     }
-    const graph = await open(createComponent<GraphStore>(graphStores, t.graph, ctx));
-    const metrics = await open(createComponent<MetricsStore>(metricsStores, t.metrics, ctx));
-    const dlq = await open(createComponent<DeadLetterQueue>(deadLetterQueues, t.dlq, ctx));
+    const graph = await open(
+      "graph",
+      () => createComponent<GraphStore>(graphStores, t.graph, of("graph")),
+    );
+    const metrics = await open(
+      "metrics",
+      () => createComponent<MetricsStore>(metricsStores, t.metrics, of("metrics")),
+    );
+    const dlq = await open(
+      "dlq",
+      () => createComponent<DeadLetterQueue>(deadLetterQueues, t.dlq, of("dlq")),
+    );
     const tracer = createTracer(telemetry, {
       config: spec.spec.observability.tracing,
       exporter: options.spanExporter,
@@ -392,7 +439,9 @@ function swapPolicy(p: Pipeline, next: CompiledSpec): void {
     min_confidence: next.min_confidence,
     policy: next.policy,
   };
-  p.ctx.log("info", `correlation policy ${next.policy} is live (${next.rules.length} rules)`);
+  p.ctx.log("info", `correlation policy ${next.policy} is live (${next.rules.length} rules)`, {
+    component: "correlation",
+  });
 }
 
 /** Drop the model's state: a fresh one rebuilds each iteration from the store when it is used. */
@@ -430,12 +479,15 @@ function call<T>(p: Pipeline, flow: Flow, component: string, fn: () => Promise<T
       p.ctx.log(
         "warn",
         `${component} failed (attempt ${attempt}), retrying: ${redactError(error)}`,
+        { component },
       );
     },
   }).then((value) => {
     if (failures > 0) {
       t.health.set(component, "ok");
-      p.ctx.log("info", `${component} is available again (after ${failures} failed attempts)`);
+      p.ctx.log("info", `${component} is available again (after ${failures} failed attempts)`, {
+        component,
+      });
     }
     return value;
   }, refusedBy(component));
@@ -701,6 +753,10 @@ async function writeRefused(
     const e = r.item;
     const letter = deadLetter(p, e.record, "sink_error", r.error.message, e.stream);
     item.dead.push({ at: order.get(e.record)!, letter: { ...letter, attempts: r.attempts } });
+    p.ctx.log("warn", `event dead-lettered (sink_error): ${r.error.message}`, {
+      iteration_id: e.event.iteration_id,
+      event_id: e.event.event_id,
+    });
   }
   p.ctx.log(
     "warn",
