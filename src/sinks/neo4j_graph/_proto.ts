@@ -2,8 +2,8 @@
  * neo4j-driver's errors extend Error the ES5 way (compiled TypeScript): the constructor calls
  * `Error(...)`, which returns a plain Error, and then fixes its prototype with
  * `_this.__proto__ = Neo4jError.prototype`. Deno disables `Object.prototype.__proto__`, so there
- * the assignment does nothing: a Neo4jError is no `instanceof Neo4jError` (the driver's own retry
- * of transient errors, `Neo4jError.isRetryable`, never fires), and Deno records the access and
+ * the assignment does nothing: a Neo4jError is no `instanceof Neo4jError` (the driver's
+ * `Neo4jError.isRetryable` says false for every error), and Deno records the access and
  * appends "info: This program assigned to Object.prototype.__proto__ … hint: run again with
  * --unsafe-proto" to every uncaught error and failed test the process reports afterwards, a false
  * lead.

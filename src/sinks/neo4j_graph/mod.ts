@@ -127,7 +127,10 @@ export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphSto
   const auth = user !== undefined ? neo4j.auth.basic(user, password ?? "") : undefined;
   const driver = neo4j.driver(config.uri, auth, {
     disableLosslessIntegers: true,
-    maxTransactionRetryTime: 5000,
+    // The runtime retries, with backoff it reports (/readyz, ics_component_up, a log line per
+    // attempt). The driver's own retry would hide an outage for its first seconds; under Deno it
+    // never fired before its errors were made instances of Neo4jError again (see _proto.ts).
+    maxTransactionRetryTime: 0,
     connectionTimeout: 10_000,
     ...security,
   });
