@@ -90,6 +90,7 @@ export async function main(args: string[]): Promise<number> {
     target,
     stateDir: values.state,
     drain: true,
+    readOnly: dryRun,
     replace: {
       source,
       // Its own transactional id: the live runner's producer must not be fenced.

@@ -16,14 +16,24 @@ import type {
 } from "./types.ts";
 import type { Durability } from "./durable.ts";
 
+/**
+ * What a log line is about, besides its message: the component that logged it (set by the
+ * runtime for each component it creates) and, for a line about one event, its iteration and id.
+ */
+export interface LogFields {
+  component?: string;
+  iteration_id?: string;
+  event_id?: string;
+}
+
 /** What every component gets when it is created. */
 export interface Context {
   /** Folder for local state (the `--state` flag); relative paths in configs resolve against it. */
   stateDir: string;
   /** Folder of the spec file; relative input paths resolve against it. */
   specDir: string;
-  /** Structured, non-console log sink (the CLI decides where it goes). */
-  log: (level: "info" | "warn" | "error", message: string) => void;
+  /** Structured, non-console log sink (the CLI decides where it goes and in what form). */
+  log: (level: "info" | "warn" | "error", message: string, fields?: LogFields) => void;
   /** Stop once everything that was in the input when the run started is processed (`--drain`). */
   drain?: boolean;
   /**

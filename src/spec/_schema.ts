@@ -238,6 +238,11 @@ export const pipelineSchema = z.strictObject({
         "acknowledged: process (a killed process; the default) or power_loss (a crash of the " +
         "machine too: fsync before every ack, SQLite synchronous=FULL; slower).",
     ),
+    startup_timeout_seconds: z.number().int().min(0).default(300).describe(
+      "How long the runner waits at start for the services its components need (Kafka, Redis, " +
+        "Neo4j, Postgres), trying again with the backoff of retry; then it fails (exit 3). " +
+        "0 waits without limit.",
+    ),
     retry: z.strictObject({
       initial_ms: z.number().int().min(1).default(100).describe(
         "Backoff ceiling of the first retry; it doubles per attempt. Each wait is random below " +
