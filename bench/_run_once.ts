@@ -2,9 +2,10 @@
 import { loadSpec } from "../src/spec/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 
-const [input, state] = Deno.args;
+const [input, state, durability] = Deno.args;
 const { spec, errors } = await loadSpec(new URL("../pipeline.yaml", import.meta.url).pathname);
 if (!spec) throw new Error(JSON.stringify(errors));
+if (durability) spec.spec.runtime.durability = durability as typeof spec.spec.runtime.durability;
 const pipeline = await compile(spec, { input, stateDir: state });
 const result = await run(pipeline);
 await pipeline.close();

@@ -17,7 +17,8 @@ import {
   dropPgSchema,
   SERVICES,
 } from "./_services_setup.ts";
-import { dropBare } from "./_services_unwind.ts";
+import { dropPeer } from "./_services_unwind.ts";
+import { loadSpec } from "../src/spec/mod.ts";
 
 export const SEEDS = [2601, 2602];
 
@@ -46,7 +47,8 @@ await step("registry subjects", () => deleteSubjects(topics));
 await step("Redis keys", () => deleteRedisKeys(`bench:${run}:`));
 await step("Postgres schema", () => dropPgSchema(`bench_${run}`));
 const driver = neo4j.driver(SERVICES.neo4j);
-await step("Neo4j scratch labels", () => dropBare(driver, run));
+const spec = (await loadSpec(new URL("../pipeline.yaml", import.meta.url).pathname)).spec!;
+await step("Neo4j scratch labels", () => dropPeer(driver, run, spec));
 const ids = SEEDS.flatMap((seed) =>
   Array.from({ length: 9999 }, (_, i) => iterationId(seed, i + 1))
 );

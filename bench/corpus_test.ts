@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { loadSpec } from "../src/spec/mod.ts";
+import { identify } from "../src/dedup/mod.ts";
+import type { Event as EventOf } from "../src/core/types.ts";
 import avro from "avsc";
 import { corpus, type Event, eventsPerIteration, humanize, toJsonl } from "./corpus.ts";
 import { sampleLines } from "./gen_samples.ts";
@@ -108,17 +111,21 @@ Deno.test("corpus() events are valid against their Avro schemas", () => {
   }
 });
 
-Deno.test("corpus() event ids and default dedup keys are unique", () => {
-  const ids = new Set<unknown>(), keys = new Set<string>();
-  const node = (e: Event) => e.node_id ?? e.scenario_id ?? e.module_path ?? "";
+Deno.test("corpus() event ids and the shipped spec's idempotency keys are unique, bursts included", async () => {
+  const { spec } = await loadSpec(new URL("../pipeline.yaml", import.meta.url).pathname);
+  const ids = new Set<unknown>(), keys = new Set<string>(), times = new Set<string>();
   let n = 0;
   for (const e of corpus({ iterations: 30, seed: 3 })) {
     n++;
     ids.add(e.event_id);
-    keys.add(`${e.iteration_id}:${e.event_type}:${node(e)}:${e.timestamp}`);
+    const stream = spec!.streamOfEventType.get(e.event_type as string)!;
+    keys.add(identify(spec!.streams.get(stream)!, e as EventOf).key);
+    times.add(`${e.iteration_id}:${e.producer}:${e.timestamp}`);
   }
   assert.equal(ids.size, n);
   assert.equal(keys.size, n);
+  // Distinct events of one stream in one millisecond: the bursts the keys must tell apart.
+  assert.ok(times.size < n, "same-millisecond bursts");
 });
 
 Deno.test("every iteration exercises all correlation families and near misses", () => {

@@ -7,12 +7,16 @@
  *
  *   deno task bench                 # 200k and 1M events
  *   deno task bench 200000          # one size
+ *   deno task bench 200000 --durability=power_loss   # runtime.durability (default: the spec's)
  * @module
  */
 import { corpus, eventsPerIteration, toJsonl } from "./corpus.ts";
 import { floor } from "./_floor.ts";
 
-const sizes = Deno.args.length ? Deno.args.map(Number) : [200_000, 1_000_000];
+const flags = Deno.args.filter((a) => a.startsWith("--"));
+const durability = flags.find((f) => f.startsWith("--durability="))?.split("=")[1];
+const numbers = Deno.args.filter((a) => !a.startsWith("--")).map(Number);
+const sizes = numbers.length ? numbers : [200_000, 1_000_000];
 const root = new URL("..", import.meta.url).pathname;
 const cache = `${root}.cache/bench`;
 await Deno.mkdir(cache, { recursive: true });
@@ -26,7 +30,10 @@ for (const size of sizes) {
   const state = await Deno.makeTempDir({ prefix: "ics-bench-" });
   const out = await new Deno.Command(Deno.execPath(), {
     // -A: reading /proc/self/status (peak RSS) needs it; the child runs only our own code.
-    args: ["run", "-A", "--v8-flags=--expose-gc", `${root}bench/_run_once.ts`, file, state],
+    args: [
+      ...["run", "-A", "--v8-flags=--expose-gc", `${root}bench/_run_once.ts`, file, state],
+      ...(durability ? [durability] : []),
+    ],
     stderr: "inherit",
   }).output();
   if (!out.success) Deno.exit(1);

@@ -52,7 +52,7 @@ import {
   ROOT,
   SERVICES,
 } from "./_services_setup.ts";
-import { bareUnwind, changesOf, dropBare, storeWrite } from "./_services_unwind.ts";
+import { changesOf, dropPeer, peerSink, storeWrite } from "./_services_unwind.ts";
 import { monitorCpu } from "./_services_cpu.ts";
 import { profileSummary } from "./_services_profile.ts";
 
@@ -120,7 +120,7 @@ const cleanup = () =>
       log(`cleanup: ${await deleteRedisKeys(setup.redisPrefix)} Redis keys`));
     await step("Postgres schema", () =>
       dropPgSchema(setup.pgSchema));
-    await step("Neo4j scratch labels", () => dropBare(driver, run));
+    await step("Neo4j scratch labels", () => dropPeer(driver, run, spec));
     await step("Neo4j iterations", async () =>
       log(`cleanup: ${await deleteIterations(driver, iterations)} Neo4j nodes`));
     await step("files", async () => {
@@ -264,14 +264,14 @@ try {
   })();
   log(`bare consumer: ${fmt(bare.n)} records in ${fmt(bare.ms / 1000, 2)} s`);
 
-  // 2b. bare UNWIND of the model's rows; then the same changes through the store itself
+  // 2b. the peer-shaped sink on the same events; then the model's changes through the store
   const model = await changesOf(spec, data.lines.slice(0, UNWIND_EVENTS));
   const unwindCpu = await monitorCpu({ [Deno.pid]: "bench" });
-  const unwind = await bareUnwind(driver, run, model.batches);
+  const unwind = await peerSink(driver, run, spec, data.lines.slice(0, UNWIND_EVENTS));
   const unwindUse = await unwindCpu.stop();
-  await dropBare(driver, run);
+  await dropPeer(driver, run, spec);
   log(
-    `bare UNWIND: ${fmt(unwind.rows)} rows of ${fmt(UNWIND_EVENTS)} events in ${
+    `peer-shaped MERGE sink: ${fmt(unwind.rows)} rows of ${fmt(UNWIND_EVENTS)} events in ${
       fmt(unwind.ms / 1000, 2)
     } s`,
   );
@@ -412,15 +412,15 @@ try {
     `${fmt(bareRate)} records/s (${fmt(bare.ms / 1000, 2)} s; ${fmt(bareSteady)}/s from 1st)`,
   );
   row(
-    `raw UNWIND to Neo4j (${fmt(UNWIND_EVENTS / 1000)}k events)`,
-    `${fmt(unwindRate)} events-eq/s (${fmt(unwind.ms / 1000, 2)} s, ${
+    `peer-shaped MERGE sink (${fmt(UNWIND_EVENTS / 1000)}k events)`,
+    `${fmt(unwindRate)} events/s (${fmt(unwind.ms / 1000, 2)} s, ${
       fmt(perSecond(unwind.rows, unwind.ms))
     } rows/s)`,
   );
   row(
-    "  the same through the Neo4j store",
+    "  ics's graph store, the same events",
     `${fmt(perSecond(UNWIND_EVENTS, storeMs))} events-eq/s (${fmt(storeMs / 1000, 2)} s; ` +
-      `store / raw UNWIND = ${(unwind.ms / storeMs).toFixed(3)})`,
+      `store / peer = ${(unwind.ms / storeMs).toFixed(3)})`,
   );
   row(
     "pipeline end to end (drain)",
@@ -437,7 +437,7 @@ try {
     })`,
   );
   row(
-    "  pipeline / raw UNWIND",
+    "  pipeline / peer-shaped sink",
     `${(pipelineRate / unwindRate).toFixed(3)} (from 1st: ${
       (pipelineSteady / unwindRate).toFixed(3)
     })`,
@@ -510,20 +510,19 @@ try {
     `stage busy time (s, overlapping: processing of batch n+1 runs while batch n is written): ` +
       Object.entries(drain.stages).map(([s, v]) => `${s} ${v.toFixed(2)}`).join(", "),
   );
+  const versions = model.batches.reduce((a, b) => a + b.opened.length + b.closed.length, 0);
   console.log(
-    `raw UNWIND: ${fmt(unwind.rows)} rows (${fmt(unwind.opened)} versions opened, ${
-      fmt(unwind.closed)
-    } closed, the rest entity observations) for ${fmt(UNWIND_EVENTS)} events: ` +
-      `${fmt((unwind.opened + unwind.closed) / UNWIND_EVENTS, 2)} versions/event (pipeline ` +
-      `${fmt(pipelineRows / drain.processed, 2)}); model ${fmt(model.ms / 1000, 2)} s, planWrite ` +
-      `${fmt(unwind.plan_ms / 1000, 2)} s (not in the rate)`,
+    `model: ${fmt(versions / UNWIND_EVENTS, 2)} versions opened or closed per event ` +
+      `(pipeline ${fmt(pipelineRows / drain.processed, 2)}); the peer writes ` +
+      `${fmt(unwind.rows / UNWIND_EVENTS, 2)} rows per event; model ${fmt(model.ms / 1000, 2)} s ` +
+      `(not in the rate)`,
   );
   const cpu = (u: { wall_s: number; cpu_s: Record<string, number> }) =>
     `${fmt(u.wall_s, 1)} s wall × ${navigator.hardwareConcurrency} cores: ` +
     Object.entries(u.cpu_s).sort((a, b) => b[1] - a[1]).map(([n, v]) => `${n} ${v.toFixed(1)}`)
       .join(", ");
   console.log(`CPU seconds during the drain run: ${cpu(drainUse)}`);
-  console.log(`CPU seconds during the raw UNWIND: ${cpu(unwindUse)}`);
+  console.log(`CPU seconds during the peer-shaped sink: ${cpu(unwindUse)}`);
   if (PROFILE) console.log(`\n${await profileSummary(PROFILE)}`);
 } finally {
   await cleanup();

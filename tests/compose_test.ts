@@ -1,10 +1,12 @@
 /**
  * docker-compose.yml cannot run here (no Docker engine), so this test keeps it honest: the same
- * services, host ports and defaults as the native scripts and the `services` target.
+ * services, host ports and defaults as the native scripts and the `services` target. It compares
+ * the shipped files with the default addresses, never with the environment (`KAFKA_BROKERS` may
+ * point elsewhere while the tests run).
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { hostPort, SERVICES } from "./integration/_services.ts";
+import { DEFAULT_ADDRESSES, parseHostPort, type Service } from "./integration/_addresses.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const compose = parse(await Deno.readTextFile(`${root}docker-compose.yml`));
@@ -45,7 +47,7 @@ Deno.test("docker-compose.yml has every service, pinned and health-checked", () 
 });
 
 Deno.test("docker-compose.yml publishes the ports the native scripts and tests use", () => {
-  const expect: [string, keyof typeof SERVICES][] = [
+  const expect: [string, Service][] = [
     ["kafka", "kafka"],
     ["schema-registry", "schema_registry"],
     ["neo4j", "neo4j"],
@@ -53,21 +55,19 @@ Deno.test("docker-compose.yml publishes the ports the native scripts and tests u
     ["postgres", "postgres"],
   ];
   for (const [service, native] of expect) {
-    assert.ok(
-      hostPorts(service).includes(hostPort(native).port),
-      `${service} must publish ${hostPort(native).port}`,
-    );
+    const { port } = parseHostPort(DEFAULT_ADDRESSES[native]);
+    assert.ok(hostPorts(service).includes(port), `${service} must publish ${port}`);
   }
 });
 
 Deno.test("the services target's variables default to the native addresses and compose sets them all", () => {
   const vars = targetVariables();
   const expected: Record<string, string> = {
-    KAFKA_BROKERS: SERVICES.kafka,
-    SCHEMA_REGISTRY_URL: SERVICES.schema_registry,
-    REDIS_URL: SERVICES.redis,
-    NEO4J_URI: SERVICES.neo4j,
-    POSTGRES_URL: SERVICES.postgres,
+    KAFKA_BROKERS: DEFAULT_ADDRESSES.kafka,
+    SCHEMA_REGISTRY_URL: DEFAULT_ADDRESSES.schema_registry,
+    REDIS_URL: DEFAULT_ADDRESSES.redis,
+    NEO4J_URI: DEFAULT_ADDRESSES.neo4j,
+    POSTGRES_URL: DEFAULT_ADDRESSES.postgres,
   };
   for (const [name, value] of Object.entries(expected)) {
     assert.equal(vars.get(name), value, `pipeline.yaml services target: \${${name}:-...}`);

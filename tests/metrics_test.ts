@@ -151,9 +151,30 @@ Deno.test("/metrics after a run on the samples counts exactly the known input", 
       s.name === "ics_e2e_latency_seconds_bucket" && s.labels.le === "+Inf"
     );
     assert.equal(inf.reduce((a, s) => a + s.value, 0), 335);
-    // Process metrics (prom-client defaults) for the resources dashboard.
-    assert.ok(m.some((s) => s.name === "process_resident_memory_bytes" && s.value > 0));
-    assert.ok(m.some((s) => s.name === "process_cpu_seconds_total"));
+    // Every component has its series from the start, at 1 while it works.
+    assert.deepEqual(byLabel(m, "ics_component_up", "component"), {
+      source: 1,
+      dedup: 1,
+      graph: 1,
+      metrics: 1,
+      dlq: 1,
+    });
+    // Process metrics (prom-client defaults) for the resources dashboard. The test runs with
+    // --allow-all, so /proc/self can be read: real values, none of them 0.
+    const one = (name: string) => {
+      const found = m.filter((s) => s.name === name);
+      assert.equal(found.length, 1, `one ${name} sample`);
+      return found[0].value;
+    };
+    assert.ok(one("process_resident_memory_bytes") > 0);
+    assert.ok(one("process_cpu_seconds_total") >= 0);
+    assert.ok(one("process_virtual_memory_bytes") > one("process_resident_memory_bytes"));
+    assert.ok(one("process_heap_bytes") > 0);
+    assert.ok(one("nodejs_heap_size_used_bytes") > 0);
+    const fds = one("process_open_fds");
+    assert.ok(fds > 3, `${fds} open file descriptors`); // stdio, the SQLite files, the listener
+    const limits = await Deno.readTextFile("/proc/self/limits");
+    assert.equal(one("process_max_fds"), Number(/^Max open files\s+(\d+)/m.exec(limits)![1]));
 
     const health = await fetch(`${base}/healthz`);
     assert.equal(health.status, 200);
@@ -313,7 +334,57 @@ Deno.test("ics run serves the endpoint on --metrics-port while it runs and print
   const port = freePort();
   const out = await ics("run", "--state", state, "--metrics-port", String(port));
   assert.equal(out.code, 0, out.stderr);
-  assert.match(out.stderr, new RegExp(`info: serving http://0\\.0\\.0\\.0:${port}/metrics`));
+  const lines = out.stderr.trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(
+    lines.some((l) =>
+      l.level === "info" && l.component === "http" &&
+      l.message.startsWith(`serving http://0.0.0.0:${port}/metrics`)
+    ),
+    out.stderr,
+  );
   assert.doesNotMatch(out.stderr, /ics ▸/); // stderr is a pipe: no status line
   assert.match(out.stdout, /events read\s+351 /);
+});
+
+Deno.test("without --allow-all the process metrics Deno cannot read are left out, never 0", async () => {
+  // The permissions of `deno task run`: /proc/self is closed, Deno.memoryUsage() is not.
+  const script = `
+    import { createTelemetry } from "${new URL("../src/telemetry/mod.ts", import.meta.url)}";
+    const t = createTelemetry();
+    t.collectProcessMetrics();
+    console.log(await t.registry.metrics());`;
+  const dir = await Deno.makeTempDir({ prefix: "ics-process-metrics-" });
+  const file = join(dir, "scrape.ts");
+  await Deno.writeTextFile(file, script);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      join(root, "deno.json"),
+      "--no-prompt",
+      "--allow-read",
+      "--allow-env",
+      file,
+    ],
+    cwd: root,
+  }).output().finally(() => Deno.remove(dir, { recursive: true }));
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const m = parseExposition(new TextDecoder().decode(out.stdout));
+  const names = new Set(m.map((s) => s.name));
+  for (
+    const name of [
+      "process_virtual_memory_bytes",
+      "process_heap_bytes",
+      "process_open_fds",
+      "process_max_fds",
+    ]
+  ) {
+    assert.ok(!names.has(name), `${name} is exported without a way to read it`);
+  }
+  const rss = m.find((s) => s.name === "process_resident_memory_bytes");
+  assert.ok(rss && rss.value > 0);
+  assert.ok(
+    !m.some((s) => s.name.startsWith("process_") && s.name.endsWith("_bytes") && s.value === 0),
+  );
 });

@@ -79,10 +79,11 @@ async function project(): Promise<string> {
     ),
   ];
   const file = join(dir, "pipeline.yaml");
-  await Deno.writeTextFile(
-    file,
-    (await Deno.readTextFile(file)).trimEnd() + "\n" + targets.join(""),
-  );
+  const text = (await Deno.readTextFile(file))
+    // Runs against services that are down give up at once instead of waiting for them.
+    .replace(/^ {2}startup_timeout_seconds: \d+$/m, "  startup_timeout_seconds: 1");
+  assert.match(text, /startup_timeout_seconds: 1\n/);
+  await Deno.writeTextFile(file, text.trimEnd() + "\n" + targets.join(""));
   return dir;
 }
 
@@ -126,22 +127,34 @@ Deno.test({
       const [valid, local, ...failed] = await Promise.all([
         ics(dir, validateFlags, ["validate"]),
         ics(dir, flags, ["run"]),
-        ics(dir, flags, ["run", "--target", "redis_url"]),
-        ics(dir, flags, ["run", "--target", "neo4j"]),
-        ics(dir, flags, ["run", "--target", "postgres"]),
-        ics(dir, flags, ["run", "--target", "kafka"]),
+        // Each in a state folder of its own: one runner per state folder.
+        ...["redis_url", "neo4j", "postgres", "kafka"].map((target) =>
+          ics(dir, flags, ["run", "--target", target, "--state", `.ics/${target}`])
+        ),
       ]);
       assert.equal(valid.code, 0, valid.stderr);
       assert.match(valid.stdout, /pipeline\.yaml: valid/);
       assert.equal(local.code, 0, local.stderr);
       assert.match(local.stdout, /dead letters {2}6 /);
 
-      // Each run fails with one line naming its service, and the URL with its password masked.
+      // Each run gives up waiting for its service with one line naming it, and the URL with its
+      // password masked.
+      const gaveUp = (role: string) =>
+        `^ics run: failed: ${role} did not become available within 1 s ` +
+        `\\(runtime\\.startup_timeout_seconds; 0 waits without limit\\): `;
       const expected = [
-        /^ics run: failed: Redis at "redis:\/\/ics:\*\*\*@127\.0\.0\.1:\d+" is unreachable: /m,
-        /^ics run: failed: Neo4j at "bolt:\/\/127\.0\.0\.1:\d+" failed: /m,
-        /^ics run: failed: Postgres at "postgres:\/\/ics:\*\*\*@127\.0\.0\.1:\d+\/test" is unavailable: /m,
-        /^ics run: failed: kafka source check: /m,
+        new RegExp(
+          gaveUp("dedup") +
+            'Redis at "redis://ics:\\*\\*\\*@127\\.0\\.0\\.1:\\d+" is unreachable: ',
+          "m",
+        ),
+        new RegExp(gaveUp("graph") + 'Neo4j at "bolt://127\\.0\\.0\\.1:\\d+" failed: ', "m"),
+        new RegExp(
+          gaveUp("metrics") +
+            'Postgres at "postgres://ics:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/test" is unavailable: ',
+          "m",
+        ),
+        new RegExp(gaveUp("source") + "kafka source check: ", "m"),
       ];
       failed.forEach((out, i) => {
         assert.equal(out.code, 3, `${expected[i]}\n${out.stderr}`);
@@ -168,10 +181,16 @@ Deno.test({
       }
       assertNoSecret(helps.join("\n"), "--help");
       assertNoSecret(dlq, "the dead-letter file");
-      // Nothing else in the state folder quotes a secret either (checkpoints, SQLite files).
-      for await (const e of Deno.readDir(join(dir, ".ics"))) {
-        const bytes = await Deno.readFile(join(dir, ".ics", e.name));
-        assertNoSecret(new TextDecoder().decode(bytes), e.name);
+      // Nothing else in the state folders quotes a secret either (checkpoints, SQLite files).
+      const files = async function* (folder: string): AsyncGenerator<string> {
+        for await (const e of Deno.readDir(folder)) {
+          if (e.isDirectory) yield* files(join(folder, e.name));
+          else yield join(folder, e.name);
+        }
+      };
+      for await (const file of files(join(dir, ".ics"))) {
+        const bytes = await Deno.readFile(file);
+        assertNoSecret(new TextDecoder().decode(bytes), file);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

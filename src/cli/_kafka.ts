@@ -7,7 +7,7 @@ import type { CompiledSpec } from "../spec/mod.ts";
 import { UserError } from "../core/errors.ts";
 import { redact } from "../core/secrets.ts";
 import { type KafkaSourceConfig, schema as kafkaSourceSchema } from "../sources/kafka.ts";
-import { DEFAULT_DLQ_TOPIC, schema as kafkaDlqSchema } from "../sinks/kafka_dlq.ts";
+import { DEFAULT_DLQ_TOPIC, kafkaQueueSchema as kafkaDlqSchema } from "../dead_letters/mod.ts";
 import { SPEC, targetOf } from "./_common.ts";
 import { type Flags, string } from "./_flags.ts";
 

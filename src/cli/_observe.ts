@@ -10,6 +10,9 @@
  */
 import type { Pipeline } from "../runtime/mod.ts";
 import { type Flags, number } from "./_flags.ts";
+import type { CompiledSpec } from "../spec/mod.ts";
+import type { Context } from "../core/component.ts";
+import type { Telemetry } from "../telemetry/mod.ts";
 import { type Checked, serveTelemetry } from "../telemetry/http.ts";
 import { statusLine } from "./_status.ts";
 
@@ -23,28 +26,44 @@ export const OBSERVE = {
   }),
 } satisfies Flags;
 
-/** The endpoint's port for this run (0: off); `flag` is `--metrics-port`. */
-export function metricsPort(flag: number | undefined, p: Pipeline): number {
+/** The endpoint's port for a run of a target (0: off); `flag` is `--metrics-port`. */
+export function metricsPort(flag: number | undefined, spec: CompiledSpec, target: string): number {
   if (flag !== undefined) return flag;
-  const configured = p.spec.spec.observability.http_port;
+  const configured = spec.spec.observability.http_port;
   if (configured !== undefined) return configured;
-  return p.spec.spec.targets[p.target].source.type === "file" ? 0 : 8000;
+  const t = Object.hasOwn(spec.spec.targets, target) ? spec.spec.targets[target] : undefined;
+  return !t || t.source.type === "file" ? 0 : 8000;
 }
 
 /** The components `/readyz` asks, by role. */
 export function checkedComponents(p: Pipeline): Record<string, Checked> {
-  const t = p.spec.spec.targets[p.target];
+  return components(p.spec, p.target, () => p);
+}
+
+/**
+ * The components of a target, asked through the pipeline once there is one. Until then (the
+ * runner is starting) a check passes, and what the runtime reports decides (`starting`, naming
+ * what it waits for).
+ */
+function components(
+  spec: CompiledSpec,
+  target: string,
+  pipeline: () => Pipeline | undefined,
+): Record<string, Checked> {
+  const t = spec.spec.targets[target];
+  const check = (role: "source" | "dedup" | "graph" | "metrics" | "dlq") => () =>
+    pipeline()?.[role].check() ?? Promise.resolve();
   return {
-    source: { type: t.source.type, check: () => p.source.check() },
+    source: { type: t.source.type, check: check("source") },
     dedup: {
       type: t.dedup.type,
-      check: () => p.dedup.check(),
+      check: check("dedup"),
       // Worked around while down: the runner is degraded, not stopped.
-      required: p.spec.spec.dedup.on_unavailable !== "sink_idempotency",
+      required: spec.spec.dedup.on_unavailable !== "sink_idempotency",
     },
-    graph: { type: t.graph.type, check: () => p.graph.check() },
-    metrics: { type: t.metrics.type, check: () => p.metrics.check() },
-    dlq: { type: t.dlq.type, check: () => p.dlq.check() },
+    graph: { type: t.graph.type, check: check("graph") },
+    metrics: { type: t.metrics.type, check: check("metrics") },
+    dlq: { type: t.dlq.type, check: check("dlq") },
   };
 }
 
@@ -55,26 +74,58 @@ export interface Observer {
   stop(): Promise<void>;
 }
 
+/** What the endpoint serves before the pipeline exists: it starts with the runner. */
+export interface Serving {
+  spec: CompiledSpec;
+  target: string;
+  telemetry: Telemetry;
+  port: number;
+  /** The pipeline, once compiled. */
+  pipeline: () => Pipeline | undefined;
+  log: Context["log"];
+}
+
 /** A status line that exists before the pipeline does, so log lines can clear it. */
 export function createObserver(quiet: boolean | undefined) {
   const status = statusLine(!quiet && Deno.stderr.isTerminal());
   let close: (() => Promise<void>) | undefined;
-  const observer: Observer & { start(p: Pipeline, port: number): Promise<void> } = {
+  const observer: Observer & {
+    /** Serve the endpoint (port 0: no endpoint), while the components start and after. */
+    serve(s: Serving): Promise<void>;
+    /** Show the status line of a running pipeline. */
+    attach(p: Pipeline): void;
+    /** Both at once, for a compiled pipeline. */
+    start(p: Pipeline, port: number): Promise<void>;
+  } = {
     clear: () => status.clear(),
-    async start(p, port) {
-      status.start(p.telemetry);
-      if (port === 0) return;
+    async serve(s) {
+      if (s.port === 0) return;
       const endpoint = await serveTelemetry({
-        port,
-        hostname: p.spec.spec.observability.http_host,
-        telemetry: p.telemetry,
-        components: checkedComponents(p),
+        port: s.port,
+        hostname: s.spec.spec.observability.http_host,
+        telemetry: s.telemetry,
+        components: components(s.spec, s.target, s.pipeline),
       });
       close = endpoint.close;
-      p.ctx.log(
+      s.log(
         "info",
         `serving http://${endpoint.hostname}:${endpoint.port}/metrics, /healthz and /readyz`,
+        { component: "http" },
       );
+    },
+    attach(p) {
+      status.start(p.telemetry);
+    },
+    async start(p, port) {
+      observer.attach(p);
+      await observer.serve({
+        spec: p.spec,
+        target: p.target,
+        telemetry: p.telemetry,
+        port,
+        pipeline: () => p,
+        log: p.ctx.log,
+      });
     },
     async stop() {
       status.stop();

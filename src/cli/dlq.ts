@@ -9,7 +9,8 @@ import { DLQ_CATEGORIES, type DlqCategory, type RawRecord } from "../core/types.
 import { UserError } from "../core/errors.ts";
 import { identify } from "../dedup/mod.ts";
 import { MappingError } from "../mapping/mod.ts";
-import { describe, schema as dlqSourceSchema } from "../sources/dlq.ts";
+import { schema as dlqSourceSchema } from "../sources/dlq.ts";
+import { describePosition as describe } from "../dead_letters/mod.ts";
 import { DRY_RUN, EXIT, JSON_OUTPUT, load, STORE, targetOf } from "./_common.ts";
 import { command } from "./_command.ts";
 import { oneOf } from "./_flags.ts";
@@ -89,6 +90,7 @@ export async function main(args: string[]): Promise<number> {
     target,
     stateDir: values.state,
     drain: true,
+    readOnly: dryRun,
     replace: {
       source,
       // Its own transactional id: the live runner's producer must not be fenced.

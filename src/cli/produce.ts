@@ -20,9 +20,8 @@ export const cli = command({
   about:
     `Publish the JSON Lines events of FILE (default samples/events.jsonl) to the stream topics, keyed
 by iteration_id. Each event's stream is decided by its event_type, as the JSON decoder does. The
-stream schemas are registered first (subject <topic>-value, compatibility BACKWARD) and values are
-written in the Confluent wire format; without a schema_registry, as plain Avro bodies. Prints the
-number of messages per topic.
+stream schemas are registered first (subject <topic>-value, compatibility FULL_TRANSITIVE) and
+values are written in the Confluent wire format; without a schema_registry, as plain Avro bodies.
 
 Lines that are not valid events are reported and skipped. With --raw they are sent anyway, to
 inject poison for tests: an event that fits its Avro schema but fails validation (a timestamp in

@@ -3,6 +3,7 @@ import { DRY_RUN, load, openGraph, SELECTION, STORE } from "./_common.ts";
 import { command } from "./_command.ts";
 import { createEngine } from "../correlation/mod.ts";
 import { createGraphModel } from "../graph/mod.ts";
+import { lockGraphState } from "../runtime/mod.ts";
 
 export const cli = command({
   name: "recorrelate",
@@ -17,7 +18,13 @@ are added; nothing is deleted, so as-of queries before now still show the old li
 export async function main(args: string[]): Promise<number> {
   const { values } = cli.parse(args);
   const spec = await load(values.spec);
-  const store = await openGraph(spec, values.target, values.state);
+  const lock = values["dry-run"]
+    ? undefined
+    : await lockGraphState(spec, values.target, values.state);
+  const store = await openGraph(spec, values.target, values.state).catch(async (error) => {
+    await lock?.close();
+    throw error;
+  });
   try {
     const engine = createEngine({
       rules: spec.rules,
@@ -49,5 +56,6 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } finally {
     await store.close();
+    await lock?.close();
   }
 }

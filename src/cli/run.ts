@@ -1,5 +1,5 @@
 /** `ics run`: run the pipeline on a target until its input ends (or SIGINT/SIGTERM). */
-import { compile, run } from "../runtime/mod.ts";
+import { compile, type Pipeline, run } from "../runtime/mod.ts";
 import { type CompiledSpec, formatErrors, loadSpec } from "../spec/mod.ts";
 import { stableStringify } from "../core/hash.ts";
 import { dirname } from "node:path";
@@ -7,8 +7,9 @@ import { load, QUIET, STORE, targetOf } from "./_common.ts";
 import { command } from "./_command.ts";
 import { boolean, string } from "./_flags.ts";
 import { createObserver, metricsPort, OBSERVE } from "./_observe.ts";
-import type { Telemetry } from "../telemetry/mod.ts";
-import { redact } from "../core/secrets.ts";
+import { createTelemetry, type Telemetry } from "../telemetry/mod.ts";
+import type { Context } from "../core/component.ts";
+import { createLog } from "./_log.ts";
 
 export const cli = command({
   name: "run",
@@ -39,25 +40,45 @@ export async function main(args: string[]): Promise<number> {
   const spec = await load(values.spec);
   targetOf(spec, values.target); // the same usage error as every command taking --target
   const observer = createObserver(values.quiet);
-  const pipeline = await compile(spec, {
-    target: values.target,
-    input: values.input,
-    stateDir: values.state,
-    drain: values.drain,
-    log: (level, message) => {
-      if (level === "info" && values.quiet) return;
-      observer.clear();
-      console.error(`${level}: ${redact(message)}`);
-    },
+  const log = createLog({
+    quiet: values.quiet,
+    before: () => observer.clear(),
+    processWarnings: true,
   });
+  const telemetry = createTelemetry();
+  const target = values.target ?? spec.spec.default_target;
   const controller = new AbortController();
   const stop = () => controller.abort();
   const signals = ["SIGINT", "SIGTERM"] as const;
   for (const s of signals) Deno.addSignalListener(s, stop);
+  let pipeline: Pipeline | undefined;
   try {
-    await observer.start(pipeline, metricsPort(values["metrics-port"], pipeline));
-    await pipeline.source.check();
-    const watcher = values.watch ? watchPolicy(spec) : undefined;
+    // The endpoint is up while the components start: /readyz says what the runner waits for.
+    const serving = {
+      spec,
+      target,
+      telemetry,
+      port: metricsPort(values["metrics-port"], spec, target),
+      pipeline: () => pipeline,
+      log,
+    };
+    pipeline = await compile(spec, {
+      target,
+      input: values.input,
+      stateDir: values.state,
+      drain: values.drain,
+      log,
+      telemetry,
+      signal: controller.signal,
+      opening: () => observer.serve(serving),
+    }).catch((error) => {
+      if (!controller.signal.aborted) throw error;
+      log("info", "stopped while starting");
+      return undefined;
+    });
+    if (!pipeline) return 0;
+    observer.attach(pipeline);
+    const watcher = values.watch ? watchPolicy(spec, log) : undefined;
     const result = await run(pipeline, controller.signal, { reload: watcher?.reload }).finally(
       () => watcher?.close(),
     );
@@ -73,7 +94,8 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, stop);
     await observer.stop();
-    await pipeline.close();
+    await pipeline?.close();
+    log.close();
   }
 }
 
@@ -140,7 +162,7 @@ export function summary(
  * spec: a new policy is returned for the runtime to swap in; an invalid spec is reported and the
  * running policy stays. Only the correlation policy is reloaded; other changes need a restart.
  */
-function watchPolicy(current: CompiledSpec) {
+function watchPolicy(current: CompiledSpec, log: Context["log"]) {
   const folders = new Set([current.dir, ...current.ruleFiles.map((f) => dirname(f))]);
   const fsWatcher = Deno.watchFs([...folders], { recursive: false });
   let changed = false;
@@ -153,20 +175,21 @@ function watchPolicy(current: CompiledSpec) {
       if (!changed) return undefined;
       changed = false;
       const { spec, errors } = await loadSpec(current.file);
+      const policy = { component: "correlation" };
       if (!spec) {
-        console.error(formatErrors(errors));
-        console.error(
-          `ics run: the changed spec is invalid; policy ${current.policy} keeps running`,
+        log(
+          "error",
+          `the changed spec is invalid; policy ${current.policy} keeps running\n` +
+            formatErrors(errors),
+          policy,
         );
         return undefined;
       }
       if (outside(spec) !== outside(current)) {
-        console.error(
-          "ics run: changes outside the correlation policy take effect after a restart",
-        );
+        log("warn", "changes outside the correlation policy take effect after a restart", policy);
       }
       if (spec.policy === current.policy) return undefined;
-      console.error(`ics run: policy ${current.policy} → ${spec.policy}`);
+      log("info", `policy ${current.policy} → ${spec.policy}`, policy);
       current = spec;
       return spec;
     },

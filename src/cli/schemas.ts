@@ -1,21 +1,22 @@
 /** `ics schemas`: the local stream schemas against the schema registry. */
 import type { CompiledSpec } from "../spec/mod.ts";
 import { UserError } from "../core/errors.ts";
-import { createRegistry, type Registry, valueSubject } from "../registry/mod.ts";
+import { createRegistry, evolutionProblem, type Registry, valueSubject } from "../registry/mod.ts";
 import { load } from "./_common.ts";
 import { KAFKA, kafkaTarget } from "./_kafka.ts";
 import { command } from "./_command.ts";
 
 export const cli = command({
   name: "schemas",
-  summary: "check local Avro schemas against the registry (BACKWARD compatibility)",
+  summary: "check local Avro schemas against the registry (FULL_TRANSITIVE compatibility)",
   args: "check|register",
-  about:
-    `  check      for each stream, whether its local .avsc is BACKWARD-compatible with the latest
-             version registered under <topic>-value (what the registry would accept next).
+  about: `  check      for each stream, whether its local .avsc keeps the event contract's rule (new
+             fields optional with defaults, no removal or rename of a required field:
+             FULL_TRANSITIVE) against every version registered under <topic>-value, whatever
+             the subject is configured with, and whether the registry would accept it next.
              A subject that is not registered yet is reported as such and is not an error.
-  register   register each stream's schema (subject compatibility set to BACKWARD first);
-             prints the schema ids. "ics produce" does this too.`,
+  register   register each stream's schema (subject compatibility set to FULL_TRANSITIVE
+             first); prints the schema ids. "ics produce" does this too.`,
   flags: KAFKA,
   exits: "0 all compatible (or registered), 1 a schema is incompatible (or the spec invalid), " +
     "2 bad usage, 3 registry failure.",
@@ -29,9 +30,14 @@ export interface SchemaCheck {
   status: SchemaStatus;
   /** The latest registered version, when there is one. */
   version?: number;
+  /** Why it is incompatible. */
+  reason?: string;
 }
 
-/** Each stream's local schema against its subject's latest version. */
+/**
+ * Each stream's local schema against its subject: the contract's rule against every registered
+ * version (checked here), and the registry's own verdict under the subject's configuration.
+ */
 export async function checkSchemas(
   registry: Registry,
   streams: { stream: string; subject: string; schema: string }[],
@@ -44,11 +50,14 @@ export async function checkSchemas(
       continue;
     }
     const r = await registry.checkCompatibility(s.subject, s.schema);
+    const reason = evolutionProblem(s.schema, await registry.versions(s.subject)) ??
+      (r.compatible ? undefined : "the registry rejects it under the subject's compatibility");
     out.push({
       stream: s.stream,
       subject: s.subject,
-      status: r.compatible ? "compatible" : "incompatible",
+      status: reason ? "incompatible" : "compatible",
       version: latest.version,
+      ...(reason ? { reason } : {}),
     });
   }
   return out;
@@ -90,14 +99,14 @@ export async function main(args: string[]): Promise<number> {
   const checks = await checkSchemas(registry, schemas);
   for (const c of checks) {
     const detail = c.version === undefined ? "" : ` (latest version ${c.version})`;
-    console.log(`  ${c.subject.padEnd(40)}${c.status}${detail}`);
+    console.log(`  ${c.subject.padEnd(40)}${c.status}${detail}${c.reason ? `: ${c.reason}` : ""}`);
   }
   const bad = checks.filter((c) => c.status === "incompatible").length;
   if (bad) {
     console.error(
       `ics schemas: ${bad} schema${
         bad > 1 ? "s are" : " is"
-      } not BACKWARD-compatible with the registry`,
+      } not compatible with the registry (new fields need defaults; required fields stay)`,
     );
   }
   return bad ? 1 : 0;

@@ -13,6 +13,17 @@ import type {
   RawRecord,
   Version,
 } from "./types.ts";
+import type { Durability } from "./durable.ts";
+
+/**
+ * What a log line is about, besides its message: the component that logged it (set by the
+ * runtime for each component it creates) and, for a line about one event, its iteration and id.
+ */
+export interface LogFields {
+  component?: string;
+  iteration_id?: string;
+  event_id?: string;
+}
 
 /** What every component gets when it is created. */
 export interface Context {
@@ -20,8 +31,8 @@ export interface Context {
   stateDir: string;
   /** Folder of the spec file; relative input paths resolve against it. */
   specDir: string;
-  /** Structured, non-console log sink (the CLI decides where it goes). */
-  log: (level: "info" | "warn" | "error", message: string) => void;
+  /** Structured, non-console log sink (the CLI decides where it goes and in what form). */
+  log: (level: "info" | "warn" | "error", message: string, fields?: LogFields) => void;
   /** Stop once everything that was in the input when the run started is processed (`--drain`). */
   drain?: boolean;
   /**
@@ -29,6 +40,11 @@ export interface Context {
    * the first record at or after this time (epoch ms, the log's record timestamps).
    */
   from?: "earliest" | number;
+  /**
+   * What local state must survive before a batch is acknowledged (`runtime.durability`): a killed
+   * process (default) or a power loss (fsync before the ack, SQLite `synchronous = FULL`).
+   */
+  durability?: Durability;
 }
 
 /** `Extra` is what a role adds to the context (the dedup TTL, for instance). */

@@ -97,6 +97,11 @@ export interface DeadLetter {
   format?: RawRecord["format"];
   /** Times the letter was redriven (`ics dlq redrive`) and failed again; absent: never. */
   redriven?: number;
+  /**
+   * Set when `payload` holds only the start of the record (it did not fit the dead-letter topic's
+   * message size): the record's full size in bytes. The whole record is at `position`.
+   */
+  truncated?: number;
 }
 
 /** A graph node's identity: (label, iteration, natural key). */

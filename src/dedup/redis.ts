@@ -130,16 +130,19 @@ export async function createRedisStore(
     connectionName: "ics-dedup",
   });
   // ioredis reports connection trouble as events; without a listener it prints to the console.
+  // Before the first connection, the failed connect() says why (the start retries it).
   let down = false;
+  let connected = false;
   let lastError = "";
   client.on("error", (error: Error) => {
     lastError = redact(error.message);
-    if (!down) ctx.log("warn", `Redis at "${where}" is unavailable: ${lastError}`);
+    if (!down && connected) ctx.log("warn", `Redis at "${where}" is unavailable: ${lastError}`);
     down = true;
   });
   client.on("ready", () => {
-    if (down) ctx.log("info", `Redis at "${where}" is available again`);
+    if (down && connected) ctx.log("info", `Redis at "${where}" is available again`);
     down = false;
+    connected = true;
   });
 
   const fail = (error: unknown): Error => {

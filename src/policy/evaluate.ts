@@ -101,6 +101,8 @@ export async function evaluate(
   // this stays in step with `ics run`; the I/O components are then swapped for in-memory ones.
   // compile() still opens its stores, in a temporary folder that is removed afterwards.
   const state = await Deno.makeTempDir({ prefix: "ics-evaluate-" });
+  // compile() checks that the file source's input exists; it is never read.
+  await Deno.writeTextFile(join(state, "unused.jsonl"), "");
   const graph = openSqliteGraph(":memory:");
   let compiled: Pipeline | undefined;
   try {

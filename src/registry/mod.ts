@@ -13,6 +13,9 @@
  */
 import { RetriableError } from "../core/errors.ts";
 import { redactError, rememberSecret } from "../core/secrets.ts";
+import { CONTRACT_COMPATIBILITY } from "./_evolution.ts";
+
+export { CONTRACT_COMPATIBILITY, evolutionProblem } from "./_evolution.ts";
 
 export type Compatibility =
   | "NONE"
@@ -41,7 +44,10 @@ export interface RegistryOptions {
 
 export interface Registry {
   readonly url: string;
-  /** Set the subject's compatibility (default BACKWARD), then register the schema; its global id. */
+  /**
+   * Set the subject's compatibility (default FULL_TRANSITIVE, the event contract's rule), then
+   * register the schema; its global id.
+   */
   register(subject: string, schema: string | object, options?: {
     compatibility?: Compatibility;
   }): Promise<number>;
@@ -49,6 +55,8 @@ export interface Registry {
   schemaById(id: number): Promise<string>;
   /** The latest version of a subject, or undefined when the subject does not exist. */
   latest(subject: string): Promise<SchemaVersion | undefined>;
+  /** Every version of a subject, oldest first ([] when the subject does not exist). */
+  versions(subject: string): Promise<SchemaVersion[]>;
   /** Whether `schema` may be registered next under the subject's compatibility rule. */
   checkCompatibility(subject: string, schema: string | object): Promise<{
     registered: boolean;
@@ -121,7 +129,7 @@ export function createRegistry(url: string, options: RegistryOptions = {}): Regi
   const registry: Registry = {
     url: base,
     async register(subject, schema, opts = {}) {
-      await registry.setCompatibility(subject, opts.compatibility ?? "BACKWARD");
+      await registry.setCompatibility(subject, opts.compatibility ?? CONTRACT_COMPATIBILITY);
       const r = await call<{ id: number }>(
         "POST",
         `/subjects/${enc(subject)}/versions`,
@@ -153,6 +161,27 @@ export function createRegistry(url: string, options: RegistryOptions = {}): Regi
         if (error instanceof RegistryError && error.status === 404) return undefined;
         throw error;
       }
+    },
+    async versions(subject) {
+      let numbers: number[];
+      try {
+        numbers = await call<number[]>(
+          "GET",
+          `/subjects/${enc(subject)}/versions`,
+          `listing the versions of subject "${subject}"`,
+        );
+      } catch (error) {
+        if (error instanceof RegistryError && error.status === 404) return [];
+        throw error;
+      }
+      return await Promise.all(numbers.map(async (v) => {
+        const r = await call<SchemaVersion>(
+          "GET",
+          `/subjects/${enc(subject)}/versions/${v}`,
+          `reading version ${v} of subject "${subject}"`,
+        );
+        return { subject: r.subject, version: r.version, id: r.id, schema: r.schema };
+      }));
     },
     async checkCompatibility(subject, schema) {
       if (!(await registry.latest(subject))) return { registered: false, compatible: true };

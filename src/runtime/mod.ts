@@ -26,7 +26,6 @@
  * @module
  */
 import { resolve } from "node:path";
-import { Buffer } from "node:buffer";
 import {
   type Context,
   createComponent,
@@ -34,6 +33,7 @@ import {
   type DedupEntry,
   type DedupStore,
   type GraphStore,
+  type Lifecycle,
   type MetricsStore,
   type Source,
   type SourceBatch,
@@ -47,11 +47,12 @@ import type {
   RelationshipObservation,
 } from "../core/types.ts";
 import { PermanentError, UserError } from "../core/errors.ts";
-import { redact, redactError } from "../core/secrets.ts";
+import { redactError } from "../core/secrets.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import { sources } from "../sources/mod.ts";
 import { dedupStores, idempotencyKey, identify } from "../dedup/mod.ts";
 import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
+import { deadLetter } from "../dead_letters/mod.ts";
 import { createDecoder, type Decoder } from "../codecs/mod.ts";
 import { createMapper, type Mapper, MappingError } from "../mapping/mod.ts";
 import { createEngine, type Engine, type Rule } from "../correlation/mod.ts";
@@ -68,6 +69,9 @@ import { withRetry } from "./_retry.ts";
 import { fault } from "../core/fault.ts";
 import { isolate } from "./_isolate.ts";
 import { carryOnWhenUnavailable } from "./_dedup.ts";
+import { lockIfWritten } from "./_state.ts";
+import { startup } from "./_startup.ts";
+import type { StateLock } from "../core/state_lock.ts";
 
 export interface CompileOptions {
   target?: string;
@@ -89,6 +93,23 @@ export interface CompileOptions {
   from?: Context["from"];
   /** Wraps the store the graph model rebuilds iterations from (`ics replay`: empty ones only). */
   modelStore?: (graph: GraphStore) => GraphStore;
+  /**
+   * Nothing will be written (`ics dlq redrive --dry-run`): the state folder's lock is not taken,
+   * so a dry run beside a running runner predicts instead of being refused, and leaves no trace.
+   */
+  readOnly?: boolean;
+  /**
+   * The pipeline's telemetry, made by the caller so that it can serve `/readyz` and `/metrics`
+   * while the components start (default: a new one).
+   */
+  telemetry?: Telemetry;
+  /** A stop request: ends the wait for services at start (compile throws). */
+  signal?: AbortSignal;
+  /**
+   * Called once the state folder is locked, before the components are opened and waited for
+   * (`ics run` serves `/readyz` from then on; a second runner is refused before it binds a port).
+   */
+  opening?: () => Promise<void>;
 }
 
 export interface Pipeline {
@@ -131,48 +152,89 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     log: options.log ?? (() => {}),
     drain: options.drain,
     from: options.from,
+    durability: spec.spec.runtime.durability,
   };
   await Deno.mkdir(ctx.stateDir, { recursive: true });
+  // One runner per state folder that holds data; released last, when the pipeline closes.
+  const lock = options.readOnly ? undefined : await lockIfWritten(ctx.stateDir, t);
   const sourceConfig = options.input && t.source.type === "file"
     ? { ...t.source, path: resolve(options.input) }
     : t.source;
-  const telemetry = createTelemetry();
-  const opened: { close(): Promise<void> }[] = [];
-  const open = async <T extends { close(): Promise<void> }>(p: Promise<T>) => {
-    const c = await p;
+  const telemetry = options.telemetry ?? createTelemetry();
+  const opened: { close(): Promise<void> }[] = lock ? [lock] : [];
+  // Waits for the services the components need (`runtime.startup_timeout_seconds`).
+  const start = startup(["source", "dedup", "graph", "metrics", "dlq"], {
+    health: telemetry.health,
+    log: ctx.log,
+    retry: spec.spec.runtime.retry,
+    timeoutSeconds: spec.spec.runtime.startup_timeout_seconds,
+    signal: options.signal,
+  });
+  const open = async <T extends Lifecycle>(
+    role: string,
+    create: () => Promise<T>,
+    check = false,
+  ) => {
+    const c = await start.open(role, create, { check });
     opened.push(c);
     return c;
   };
+  /** The context of a role's component: its log lines name it. */
+  const of = (role: string): Context => ({
+    ...ctx,
+    log: (level, message, fields) => ctx.log(level, message, { component: role, ...fields }),
+  });
   try {
+    await options.opening?.();
     // The stream → topic map reaches log sources through the context.
     const streamTopics = Object.fromEntries(
       [...spec.streams.values()].map((s) => [s.name, s.topic]),
     );
-    // Telemetry too: a log source reports its consumer lag (`telemetry.setLag`). A file source
-    // applies max_event_bytes while it reads (an over-long line is never held whole).
+    // Telemetry too: a log source reports its consumer lag (`telemetry.setLag`). Its check
+    // connects (a Kafka source's client is made on first use), so it is part of the start. A file
+    // source applies max_event_bytes while it reads (an over-long line is never held whole).
     const source = await open(
-      createComponent<
-        Source,
-        { streamTopics: Record<string, string>; telemetry: Telemetry; maxEventBytes: number }
-      >(
-        sources,
-        sourceConfig,
-        { ...ctx, streamTopics, telemetry, maxEventBytes: spec.spec.validation.max_event_bytes },
-      ),
+      "source",
+      () =>
+        createComponent<
+          Source,
+          { streamTopics: Record<string, string>; telemetry: Telemetry; maxEventBytes: number }
+        >(
+          sources,
+          sourceConfig,
+          {
+            ...of("source"),
+            streamTopics,
+            telemetry,
+            maxEventBytes: spec.spec.validation.max_event_bytes,
+          },
+        ),
+      true,
     );
     let dedup = await open(
-      createComponent<DedupStore, { ttl_seconds: number }>(dedupStores, t.dedup, {
-        ...ctx,
-        ttl_seconds: spec.spec.dedup.ttl_seconds,
-      }),
+      "dedup",
+      () =>
+        createComponent<DedupStore, { ttl_seconds: number }>(dedupStores, t.dedup, {
+          ...of("dedup"),
+          ttl_seconds: spec.spec.dedup.ttl_seconds,
+        }),
     );
     if (spec.spec.dedup.on_unavailable === "sink_idempotency") {
-      dedup = carryOnWhenUnavailable(dedup, telemetry, ctx.log);
+      dedup = carryOnWhenUnavailable(dedup, telemetry, of("dedup").log);
       opened[opened.length - 1] = dedup; // closing it writes the keys it kept, if it can
     }
-    const graph = await open(createComponent<GraphStore>(graphStores, t.graph, ctx));
-    const metrics = await open(createComponent<MetricsStore>(metricsStores, t.metrics, ctx));
-    const dlq = await open(createComponent<DeadLetterQueue>(deadLetterQueues, t.dlq, ctx));
+    const graph = await open(
+      "graph",
+      () => createComponent<GraphStore>(graphStores, t.graph, of("graph")),
+    );
+    const metrics = await open(
+      "metrics",
+      () => createComponent<MetricsStore>(metricsStores, t.metrics, of("metrics")),
+    );
+    const dlq = await open(
+      "dlq",
+      () => createComponent<DeadLetterQueue>(deadLetterQueues, t.dlq, of("dlq")),
+    );
     const tracer = createTracer(telemetry, {
       config: spec.spec.observability.tracing,
       exporter: options.spanExporter,
@@ -210,6 +272,22 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     await closeAll(opened);
     throw error;
   }
+}
+
+/**
+ * The state folder's lock for a command that writes only a target's graph (`ics recorrelate`):
+ * taken when the graph store lives in the folder (SQLite), as `compile()` does for a whole target.
+ */
+export async function lockGraphState(
+  spec: CompiledSpec,
+  target = spec.spec.default_target,
+  stateDir = ".ics",
+): Promise<StateLock | undefined> {
+  const t = Object.hasOwn(spec.spec.targets, target) ? spec.spec.targets[target] : undefined;
+  if (!t) return undefined; // openGraph() reports the unknown target
+  const dir = resolve(stateDir);
+  await Deno.mkdir(dir, { recursive: true });
+  return await lockIfWritten(dir, { graph: t.graph });
 }
 
 async function closeAll(components: { close(): Promise<void> }[]) {
@@ -381,7 +459,9 @@ function swapPolicy(p: Pipeline, next: CompiledSpec): void {
     min_confidence: next.min_confidence,
     policy: next.policy,
   };
-  p.ctx.log("info", `correlation policy ${next.policy} is live (${next.rules.length} rules)`);
+  p.ctx.log("info", `correlation policy ${next.policy} is live (${next.rules.length} rules)`, {
+    component: "correlation",
+  });
 }
 
 /** Drop the model's state: a fresh one rebuilds each iteration from the store when it is used. */
@@ -419,12 +499,15 @@ function call<T>(p: Pipeline, flow: Flow, component: string, fn: () => Promise<T
       p.ctx.log(
         "warn",
         `${component} failed (attempt ${attempt}), retrying: ${redactError(error)}`,
+        { component },
       );
     },
   }).then((value) => {
     if (failures > 0) {
       t.health.set(component, "ok");
-      p.ctx.log("info", `${component} is available again (after ${failures} failed attempts)`);
+      p.ctx.log("info", `${component} is available again (after ${failures} failed attempts)`, {
+        component,
+      });
     }
     return value;
   }, refusedBy(component));
@@ -459,7 +542,10 @@ async function process(p: Pipeline, batch: SourceBatch, flow: Flow): Promise<Pro
   const dead: { at: number; letter: DeadLetter }[] = [];
   const order = new Map(batch.records.map((r, i) => [r, i]));
   const letter = (record: RawRecord, category: DlqCategory, reason: string, stream?: string) =>
-    dead.push({ at: order.get(record)!, letter: deadLetter(p, record, category, reason, stream) });
+    dead.push({
+      at: order.get(record)!,
+      letter: deadLetter(record, category, reason, { stream, policy: p.spec.policy }),
+    });
 
   // decode + validate
   let stage = trace.stage("decode");
@@ -729,8 +815,15 @@ async function writeRefused(
   const order = new Map(item.batch.records.map((r, i) => [r, i]));
   for (const r of refused) {
     const e = r.item;
-    const letter = deadLetter(p, e.record, "sink_error", r.error.message, e.stream);
+    const letter = deadLetter(e.record, "sink_error", r.error.message, {
+      stream: e.stream,
+      policy: p.spec.policy,
+    });
     item.dead.push({ at: order.get(e.record)!, letter: { ...letter, attempts: r.attempts } });
+    p.ctx.log("warn", `event dead-lettered (sink_error): ${r.error.message}`, {
+      iteration_id: e.event.iteration_id,
+      event_id: e.event.event_id,
+    });
   }
   p.ctx.log(
     "warn",
@@ -746,37 +839,4 @@ function dedupEntry(p: Pipeline, e: Envelope, legacy: boolean): DedupEntry {
   return old === e.key
     ? { key: e.key, digest: e.digest }
     : { key: e.key, digest: e.digest, legacy: old };
-}
-
-function deadLetter(
-  p: Pipeline,
-  record: RawRecord,
-  category: DlqCategory,
-  reason: string,
-  stream?: string,
-): DeadLetter {
-  // Text stays readable; binary (Avro, or bytes that are not UTF-8) is kept exactly, as base64.
-  let payload: string | undefined;
-  if (record.format === "json") {
-    try {
-      payload = new TextDecoder("utf-8", { fatal: true }).decode(record.value);
-    } catch { /* not text: base64 below */ }
-  }
-  const payload_encoding: DeadLetter["payload_encoding"] = payload === undefined
-    ? "base64"
-    : "utf8";
-  payload ??= Buffer.from(record.value).toString("base64");
-  return {
-    category,
-    ...(record.key !== undefined ? { key: record.key } : {}),
-    reason: redact(reason), // a sink's error may quote its URL; dead letters are read by many
-    ...(stream ? { stream } : {}),
-    position: record.position,
-    payload,
-    payload_encoding,
-    time: Date.now(),
-    policy: p.spec.policy,
-    format: record.format,
-    ...(record.redrive ? { redriven: record.redrive.attempt } : {}),
-  };
 }

@@ -1,26 +1,28 @@
 /**
- * Dead-letter file (embedded target): one JSON object per line, appended and synced per batch.
+ * Dead-letter file (embedded target): one JSON object per line, appended per batch. An append is
+ * whole or nothing (a short write on a full disk is continued, a failed one cut off again, and
+ * the run stops with "disk full writing <file>"), and it is fsynced first when the durability is
+ * `power_loss`; either way before the batch is acknowledged.
  *
  * Exactly once, like the Kafka queue's transaction: letters are written before the source is
  * acknowledged, so a crash in between replays the batch and would append its letters again. The
- * file therefore remembers what it holds (a letter is its source position, payload and redrive
- * round) and skips
- * a letter it already has. A crash in the middle of an append leaves a partial last line; it is
- * cut off when the file is opened (its batch was not acknowledged and is written again).
+ * file therefore remembers what it holds (`letterId`: a letter is its source position, payload and
+ * redrive round) and skips a letter it already has. A crash in the middle of an append leaves a
+ * partial last line; it is cut off when the file is opened (its batch was not acknowledged and is
+ * written again).
  * @module
  */
-import { z } from "zod";
 import { dirname, resolve } from "node:path";
 import type { ComponentDef, DeadLetterQueue } from "../core/component.ts";
-import type { DeadLetter } from "../core/types.ts";
-import { factId } from "../core/hash.ts";
+import { appendAll } from "../core/durable.ts";
+import {
+  decodeLine,
+  encodeLine,
+  fileQueueSchema as schema,
+  letterId,
+} from "../dead_letters/mod.ts";
 
-export const schema = z.strictObject({
-  type: z.literal("file"),
-  path: z.string().min(1).default("dlq.jsonl").describe(
-    "JSON Lines file, relative to the state folder.",
-  ),
-}).describe("Append dead letters to a local JSON Lines file.");
+export { schema };
 
 export const file: ComponentDef<typeof schema, DeadLetterQueue> = {
   type: "file",
@@ -33,10 +35,8 @@ export const file: ComponentDef<typeof schema, DeadLetterQueue> = {
       async write(letters) {
         const fresh = letters.filter((l) => !held.has(letterId(l)));
         if (fresh.length === 0) return;
-        const text = fresh.map((l) => JSON.stringify(l) + "\n").join("");
-        using f = await Deno.open(path, { append: true, create: true });
-        await f.write(new TextEncoder().encode(text));
-        await f.sync();
+        const text = fresh.map(encodeLine).join("");
+        await appendAll(path, new TextEncoder().encode(text), ctx.durability);
         for (const l of fresh) held.add(letterId(l));
       },
       check: () => Promise.resolve(),
@@ -45,21 +45,6 @@ export const file: ComponentDef<typeof schema, DeadLetterQueue> = {
     return queue;
   },
 };
-
-/**
- * The same record dead-lettered again: same place in the input, same bytes, same redrive round
- * (a letter that fails again in `ics dlq redrive` is a new letter, counting its redrives).
- */
-function letterId(l: Pick<DeadLetter, "position" | "payload" | "redriven">): string {
-  const p = l.position;
-  const where = p.kind === "file" ? [p.kind, p.path, String(p.line)] : [
-    p.kind,
-    p.topic,
-    String(p.partition),
-    p.offset,
-  ];
-  return factId(...where, String(l.redriven ?? 0), l.payload);
-}
 
 /** Cut a partial last line, and return the ids of the letters the file holds. */
 async function open(path: string): Promise<Set<string>> {
@@ -74,9 +59,9 @@ async function open(path: string): Promise<Set<string>> {
   if (end < bytes.length) await Deno.truncate(path, end);
   const held = new Set<string>();
   for (const line of new TextDecoder().decode(bytes.subarray(0, end)).split("\n")) {
-    try {
-      if (line.trim()) held.add(letterId(JSON.parse(line)));
-    } catch { /* not a letter (edited by hand?): it stays, and matches nothing */ }
+    // Not a letter (edited by hand?): it stays, and matches nothing.
+    const letter = line.trim() ? decodeLine(line) : undefined;
+    if (letter) held.add(letterId(letter));
   }
   return held;
 }

@@ -4,13 +4,15 @@
  * diagnosis as headers: `ics.category`, `ics.reason`, `ics.stream`, `ics.policy`, `ics.time`
  * (epoch ms), `ics.format` (how the source encoded the value), `ics.redriven` (times redriven),
  * and the source position (`ics.source.topic`/`.partition`/`.offset`, or `ics.source.path`/`.line`
- * for files).
+ * for files); see `src/dead_letters` (`toMessage`, `HEADERS`).
  *
  * A transactional, idempotent producer (`maxInFlightRequests: 1`). `writeAndCommit()` sends the
- * letters and the consumed offsets (`sendOffsets`) in one transaction: either both the letters and
- * the group's new position become visible (to `read_committed` readers) or neither; a batch whose
- * partition was revoked meanwhile (no offsets left) writes no letters: it is read again. `write()` is
- * the same without offsets, for sources that are not Kafka. A failed transaction is aborted, the
+ * letters (in as many requests as the topic's `max.message.bytes` needs, read from the broker;
+ * a letter larger than that is truncated, see `src/dead_letters/_requests.ts`) and the consumed
+ * offsets (`sendOffsets`) in one transaction: either both the letters and the group's new
+ * position become visible (to `read_committed` readers) or neither; a batch whose partition was
+ * revoked meanwhile (no offsets left) writes no letters: it is read again. `write()` is the same
+ * without offsets, for sources that are not Kafka. A failed transaction is aborted, the
  * producer replaced (a fenced or confused producer is not reused) and the error rethrown, as a
  * RetriableError when it is transient so the runtime retries the whole transaction.
  *
@@ -19,37 +21,25 @@
  * `transactional_id` per instance (the shipped spec appends `${ICS_INSTANCE:-0}`).
  * @module
  */
-import { z } from "zod";
-import { Buffer } from "node:buffer";
-import type { Admin, Message, Producer, Transaction } from "kafkajs";
+import type { Admin, Producer, Transaction } from "kafkajs";
 import type { ComponentDef, DeadLetterQueue, SourceOffsets } from "../core/component.ts";
 import type { DeadLetter } from "../core/types.ts";
 import {
-  connectionFields,
-  createKafka,
-  type Kafka,
-  kafkaError,
-  partitioner,
-} from "../kafka/mod.ts";
+  HEADERS,
+  inRequests,
+  type KafkaQueueConfig as KafkaDlqConfig,
+  kafkaQueueSchema as schema,
+} from "../dead_letters/mod.ts";
+import { createKafka, type Kafka, kafkaError, kafkajs, partitioner } from "../kafka/mod.ts";
+import { redactError } from "../core/secrets.ts";
 
-export const DEFAULT_DLQ_TOPIC = "trimodal.events.dlq";
+/**
+ * Request size when the broker does not tell the topic's `max.message.bytes` (no permission to
+ * describe it, say): a little under Kafka's default (1,048,588).
+ */
+export const FALLBACK_MAX_MESSAGE_BYTES = 1_000_000;
 
-export const schema = z.strictObject({
-  type: z.literal("kafka"),
-  ...connectionFields,
-  topic: z.string().min(1).default(DEFAULT_DLQ_TOPIC).describe("Dead-letter topic."),
-  transactional_id: z.string().min(1).optional().describe(
-    "Transactional id, unique per instance; default ics-dlq-<consumer group>.",
-  ),
-  transaction_timeout_ms: z.number().int().min(1000).max(900_000).default(60_000).describe(
-    "How long the broker lets a transaction stay open before aborting it.",
-  ),
-}).describe("Produce dead letters to a Kafka topic, transactionally with the source offsets.");
-
-export type KafkaDlqConfig = z.infer<typeof schema>;
-
-/** A dead letter may carry the original record key (the runtime sets it for Kafka records). */
-type Letter = DeadLetter & { key?: string };
+export { type KafkaDlqConfig, schema };
 
 export const kafka: ComponentDef<typeof schema, DeadLetterQueue> = {
   type: "kafka",
@@ -85,24 +75,64 @@ export function createKafkaDlq(
     }
     return producer;
   };
+  // The topic's message size limit, read once from the broker (again after a failed read).
+  let limit: Promise<number> | undefined;
+  const maxMessageBytes = () =>
+    limit ??= (async () => {
+      let admin: Admin | undefined;
+      try {
+        admin = (await client()).admin();
+        await admin.connect();
+        const { ConfigResourceTypes } = await kafkajs();
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{
+            type: ConfigResourceTypes.TOPIC,
+            name: config.topic,
+            configNames: ["max.message.bytes"],
+          }],
+        });
+        const value = Number(resources[0]?.configEntries[0]?.configValue);
+        if (!(value > 0)) throw new Error("the broker named no max.message.bytes");
+        return value;
+      } catch (error) {
+        limit = undefined;
+        log?.(
+          "warn",
+          `dead-letter topic "${config.topic}": cannot read its max.message.bytes ` +
+            `(${redactError(error)}); sending letters in requests of at most ` +
+            `${FALLBACK_MAX_MESSAGE_BYTES} bytes`,
+        );
+        return FALLBACK_MAX_MESSAGE_BYTES;
+      } finally {
+        await admin?.disconnect().catch(() => {});
+      }
+    })();
+
   const reset = async () => {
     const p = producer;
     producer = undefined;
     await p?.then((x) => x.disconnect()).catch(() => {});
   };
 
-  async function transact(letters: Letter[], offsets?: SourceOffsets) {
+  async function transact(letters: DeadLetter[], offsets?: SourceOffsets) {
     const sendsOffsets = offsets !== undefined && offsets.topics.some((t) => t.partitions.length);
     // A batch whose partition was revoked (a rebalance, a broker restart) has no offsets left:
     // its new owner reads it again and dead-letters the same records. Its letters go with its
     // offsets, or not at all, or they would be on the topic twice.
     if (offsets !== undefined && !sendsOffsets) return;
     if (letters.length === 0 && !sendsOffsets) return;
+    // Letters in requests under the topic's limit (a burst makes more than one request may
+    // carry), all in the one transaction; a letter larger than any request is truncated.
+    const requests = letters.length ? inRequests(letters, await maxMessageBytes()) : [];
+    for (const m of requests.flat()) {
+      if (m.headers[HEADERS.truncated] !== undefined) log?.("warn", m.headers[HEADERS.reason]);
+    }
     let tx: Transaction | undefined;
     try {
       tx = await (await open(offsets?.group)).transaction();
-      if (letters.length) {
-        await tx.send({ topic: config.topic, acks: -1, messages: letters.map(message) });
+      for (const messages of requests) {
+        await tx.send({ topic: config.topic, acks: -1, messages });
       }
       if (sendsOffsets) await sendOffsets(tx, offsets!);
       await tx.commit();
@@ -162,32 +192,4 @@ async function sendOffsets(tx: Transaction, offsets: SourceOffsets) {
       await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt)));
     }
   }
-}
-
-/** A letter as a Kafka message: original bytes, original key, diagnosis in headers. */
-export function message(letter: Letter): Message {
-  const headers: Record<string, string> = {
-    "ics.category": letter.category,
-    "ics.reason": letter.reason,
-    "ics.policy": letter.policy,
-    "ics.time": String(letter.time),
-  };
-  if (letter.stream) headers["ics.stream"] = letter.stream;
-  if (letter.attempts !== undefined) headers["ics.attempts"] = String(letter.attempts);
-  if (letter.format) headers["ics.format"] = letter.format;
-  if (letter.redriven !== undefined) headers["ics.redriven"] = String(letter.redriven);
-  const at = letter.position;
-  if (at.kind === "kafka") {
-    headers["ics.source.topic"] = at.topic;
-    headers["ics.source.partition"] = String(at.partition);
-    headers["ics.source.offset"] = at.offset;
-  } else {
-    headers["ics.source.path"] = at.path;
-    headers["ics.source.line"] = String(at.line);
-  }
-  return {
-    key: letter.key ?? null,
-    value: Buffer.from(letter.payload, letter.payload_encoding === "base64" ? "base64" : "utf8"),
-    headers,
-  };
 }

@@ -1,15 +1,18 @@
 /**
  * SQLite graph store (embedded target). One table of bi-temporal versions for nodes, structural
  * relationships and correlation links, plus views of what is believed now. A batch is one
- * transaction; WAL mode keeps the file consistent if the process is killed mid-write.
+ * transaction; WAL mode keeps the file consistent if the process is killed mid-write (see
+ * `_sqlite.ts` for what each durability setting survives).
  * @module
  */
 import { z } from "zod";
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import type { SQLInputValue } from "node:sqlite";
 import { dirname, resolve } from "node:path";
 import type { ComponentDef, GraphStore, VersionQuery } from "../core/component.ts";
 import type { Version } from "../core/types.ts";
 import { fault } from "../core/fault.ts";
+import type { Durability } from "../core/durable.ts";
+import { openDatabase, pragmas, transaction } from "./_sqlite.ts";
 
 export const schema = z.strictObject({
   type: z.literal("sqlite"),
@@ -18,9 +21,8 @@ export const schema = z.strictObject({
   ),
 }).describe("Bi-temporal graph in a local SQLite file.");
 
-/** WAL: readers never block the writer, and a killed process leaves a consistent file. */
-export const PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-  PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;`;
+/** The pragmas of the default durability (`process`): WAL, `synchronous = NORMAL`. */
+export const PRAGMAS = pragmas();
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS versions (
@@ -62,14 +64,12 @@ export const sqlite: ComponentDef<typeof schema, GraphStore> = {
   create(config, ctx) {
     const path = resolve(ctx.stateDir, config.path);
     Deno.mkdirSync(dirname(path), { recursive: true });
-    return Promise.resolve(openSqliteGraph(path));
+    return Promise.resolve(openSqliteGraph(path, ctx.durability));
   },
 };
 
-export function openSqliteGraph(path: string): GraphStore {
-  const db = new DatabaseSync(path);
-  db.exec(PRAGMAS);
-  db.exec(DDL);
+export function openSqliteGraph(path: string, durability?: Durability): GraphStore {
+  const db = openDatabase(path, DDL, durability);
   // A graph.db of an earlier version kept observations in a table of their own.
   const columns = db.prepare(`PRAGMA table_info(versions)`).all().map((c) => c.name);
   if (!columns.includes("observations")) db.exec(`ALTER TABLE versions ADD COLUMN observations TEXT`);
@@ -84,8 +84,7 @@ export function openSqliteGraph(path: string): GraphStore {
   );
   return {
     async write(changes) {
-      db.exec("BEGIN");
-      try {
+      transaction(db, path, () => {
         for (const c of changes.closed) close.run(c.at, c.version_id);
         for (const o of changes.observed ?? []) {
           observe.run(JSON.stringify(o.observations), o.version_id);
@@ -109,11 +108,7 @@ export function openSqliteGraph(path: string): GraphStore {
             v.observations ? JSON.stringify(v.observations) : null,
           );
         }
-        db.exec("COMMIT");
-      } catch (error) {
-        db.exec("ROLLBACK");
-        throw error;
-      }
+      });
       await Promise.resolve();
     },
     async load(iterations) {

@@ -5,10 +5,9 @@
  * @module
  */
 import { z } from "zod";
-import { DatabaseSync } from "node:sqlite";
 import { dirname, resolve } from "node:path";
 import type { ComponentDef, MetricsStore } from "../core/component.ts";
-import { PRAGMAS } from "./sqlite_graph.ts";
+import { openDatabase, transaction } from "./_sqlite.ts";
 
 export const schema = z.strictObject({
   type: z.literal("sqlite"),
@@ -45,17 +44,14 @@ export const sqlite: ComponentDef<typeof schema, MetricsStore> = {
   create(config, ctx) {
     const path = resolve(ctx.stateDir, config.path);
     Deno.mkdirSync(dirname(path), { recursive: true });
-    const db = new DatabaseSync(path);
-    db.exec(PRAGMAS);
-    db.exec(DDL);
+    const db = openDatabase(path, DDL, ctx.durability);
     const event = db.prepare(
       `INSERT OR IGNORE INTO event_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const batch = db.prepare(`INSERT INTO throughput_metrics VALUES (?, ?, ?, ?)`);
     const store: MetricsStore = {
       write(events, info) {
-        db.exec("BEGIN");
-        try {
+        transaction(db, path, () => {
           for (const e of events) {
             const status = e.event.status;
             const duration = e.event.duration_ms;
@@ -72,11 +68,7 @@ export const sqlite: ComponentDef<typeof schema, MetricsStore> = {
             );
           }
           batch.run(info.at, info.received, events.length, info.elapsed_ms);
-          db.exec("COMMIT");
-        } catch (error) {
-          db.exec("ROLLBACK");
-          throw error;
-        }
+        });
         return Promise.resolve();
       },
       check: () => Promise.resolve(),

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { readAt } from "./_lines.ts";
+import { type Durability, replaceFileSync } from "../core/durable.ts";
 
 /** Where reading resumes. */
 export interface Resume {
@@ -46,12 +47,19 @@ export function readCheckpoints(file: string): Record<string, Checkpoint> {
   }
 }
 
-/** Atomic replace (write then rename), so a kill never leaves a half-written checkpoint. */
-export function writeCheckpoint(file: string, path: string, checkpoint: Checkpoint): void {
+/**
+ * Atomic replace (write then rename), so a kill never leaves a half-written checkpoint; fsynced
+ * when the durability is `power_loss`.
+ */
+export function writeCheckpoint(
+  file: string,
+  path: string,
+  checkpoint: Checkpoint,
+  durability?: Durability,
+): void {
   const all = readCheckpoints(file);
   all[path] = checkpoint;
-  Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(all, null, 2));
-  Deno.renameSync(`${file}.tmp`, file);
+  replaceFileSync(file, JSON.stringify(all, null, 2), durability);
 }
 
 /**

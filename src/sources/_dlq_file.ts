@@ -8,10 +8,10 @@
  */
 import { resolve } from "node:path";
 import type { Context, Source, SourceBatch } from "../core/component.ts";
-import { Buffer } from "node:buffer";
-import { DLQ_CATEGORIES, type DlqCategory, type Position, type RawRecord } from "../core/types.ts";
+import type { DlqCategory, RawRecord } from "../core/types.ts";
 import { sha256 } from "../core/hash.ts";
-import type { DlqSourceConfig, StoredLetter } from "./dlq.ts";
+import { replaceFileSync } from "../core/durable.ts";
+import { type DeadLetter, decodeLine } from "../dead_letters/mod.ts";
 
 interface Cursors {
   /** Hash of the file's first line. */
@@ -20,11 +20,18 @@ interface Cursors {
   categories: Partial<Record<DlqCategory, number>>;
 }
 
+/** What the file reader takes of the `dlq` source's config. */
+interface Options {
+  category?: DlqCategory;
+  dry_run: boolean;
+  batch_size: number;
+}
+
 export function fileLetters(
-  config: DlqSourceConfig,
+  config: Options,
   path: string,
   ctx: Context,
-  toRecord: (l: StoredLetter) => RawRecord,
+  toRecord: (l: DeadLetter) => RawRecord,
 ): Source {
   const file = resolve(ctx.stateDir, path);
   const cursorFile = `${file}.redrive.json`;
@@ -43,14 +50,14 @@ export function fileLetters(
             if (config.dry_run) return Promise.resolve();
             if (config.category) cursors!.categories[config.category] = batch.end;
             else cursors!.all = batch.end;
-            writeCursors(cursorFile, cursors!);
+            replaceFileSync(cursorFile, JSON.stringify(cursors, null, 2), ctx.durability);
             return Promise.resolve();
           },
         };
       };
       for await (const line of lines(file, size)) {
         if (!cursors) cursors = readCursors(cursorFile, sha256(line.text));
-        const letter = parseLetter(line.text);
+        const letter = decodeLine(line.text);
         if (!letter) {
           ctx.log("warn", `dlq: ${file}:${line.number} is not a dead letter; skipped`);
           continue;
@@ -108,37 +115,4 @@ function readCursors(file: string, first: string): Cursors {
     if (c.first === first) return c;
   } catch { /* none yet */ }
   return { first, all: 0, categories: {} };
-}
-
-/** Atomic replace (write then rename), so a kill never leaves a half-written cursor. */
-function writeCursors(file: string, cursors: Cursors): void {
-  Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(cursors, null, 2));
-  Deno.renameSync(`${file}.tmp`, file);
-}
-
-/** A letter from its JSON Lines form (src/sinks/file_dlq.ts), or undefined when it is not one. */
-export function parseLetter(text: string): StoredLetter | undefined {
-  let l: Record<string, unknown>;
-  try {
-    l = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const position = l?.position as Position | undefined;
-  if (
-    !DLQ_CATEGORIES.includes(l?.category as DlqCategory) || typeof l.payload !== "string" ||
-    (position?.kind !== "file" && position?.kind !== "kafka")
-  ) return undefined;
-  return {
-    category: l.category as DlqCategory,
-    reason: String(l.reason ?? ""),
-    ...(typeof l.stream === "string" ? { stream: l.stream } : {}),
-    ...(typeof l.key === "string" ? { key: l.key } : {}),
-    position,
-    value: l.payload_encoding === "base64"
-      ? new Uint8Array(Buffer.from(l.payload, "base64"))
-      : new TextEncoder().encode(l.payload),
-    ...(typeof l.format === "string" ? { format: l.format as RawRecord["format"] } : {}),
-    ...(typeof l.redriven === "number" ? { redriven: l.redriven } : {}),
-  };
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { DeadLetter, RawRecord } from "../core/types.ts";
-import { message } from "../sinks/kafka_dlq.ts";
-import { kafkaLetter, parseLetter, recordOf } from "./dlq.ts";
+import { decodeLine, fromMessage, toMessage } from "../dead_letters/mod.ts";
+import { recordOf } from "./dlq.ts";
 
 const binary = new Uint8Array([0, 0, 0, 0, 7, 2, 255]);
 const letters: DeadLetter[] = [
@@ -34,7 +34,7 @@ const streamOf = new Map([["trimodal.events.dde", "dde"]]);
 
 /** A Kafka dead letter as the dlq source reads it off the topic. */
 function fromTopic(l: DeadLetter): RawRecord {
-  const m = message(l);
+  const m = toMessage(l);
   return {
     ...(m.key ? { key: String(m.key) } : {}),
     value: new Uint8Array(m.value as Buffer),
@@ -46,7 +46,7 @@ function fromTopic(l: DeadLetter): RawRecord {
 
 Deno.test("a dead letter becomes the record its source read, from a file or a Kafka queue", () => {
   for (
-    const stored of [parseLetter(JSON.stringify(letters[0]))!, kafkaLetter(fromTopic(letters[0]))!]
+    const stored of [decodeLine(JSON.stringify(letters[0]))!, fromMessage(fromTopic(letters[0]))!]
   ) {
     assert.deepEqual(recordOf(stored, streamOf, true), {
       stream: "dde",
@@ -58,7 +58,7 @@ Deno.test("a dead letter becomes the record its source read, from a file or a Ka
     });
   }
   for (
-    const stored of [parseLetter(JSON.stringify(letters[1]))!, kafkaLetter(fromTopic(letters[1]))!]
+    const stored of [decodeLine(JSON.stringify(letters[1]))!, fromMessage(fromTopic(letters[1]))!]
   ) {
     // JSON finds its stream by event type, as the file source leaves it.
     assert.deepEqual(recordOf(stored, streamOf, true), {
@@ -72,16 +72,16 @@ Deno.test("a dead letter becomes the record its source read, from a file or a Ka
 
 Deno.test("a letter without its format gets the one its source produces", () => {
   const { format: _, ...old } = letters[0];
-  const stored = parseLetter(JSON.stringify(old))!;
+  const stored = decodeLine(JSON.stringify(old))!;
   assert.equal(recordOf(stored, streamOf, true).format, "avro_confluent");
   assert.equal(recordOf(stored, streamOf, false).format, "avro");
   const avroFile = { ...letters[1], position: { kind: "file", path: "/in.avro", line: 3 } };
-  assert.equal(recordOf(parseLetter(JSON.stringify(avroFile))!, streamOf, true).format, "avro");
+  assert.equal(recordOf(decodeLine(JSON.stringify(avroFile))!, streamOf, true).format, "avro");
 });
 
 Deno.test("lines and records that are not dead letters are recognised as such", () => {
-  assert.equal(parseLetter("{not json"), undefined);
-  assert.equal(parseLetter(JSON.stringify({ ...letters[1], category: "oops" })), undefined);
-  assert.equal(parseLetter(JSON.stringify({ ...letters[1], position: undefined })), undefined);
-  assert.equal(kafkaLetter({ ...fromTopic(letters[1]), headers: {} }), undefined);
+  assert.equal(decodeLine("{not json"), undefined);
+  assert.equal(decodeLine(JSON.stringify({ ...letters[1], category: "oops" })), undefined);
+  assert.equal(decodeLine(JSON.stringify({ ...letters[1], position: undefined })), undefined);
+  assert.equal(fromMessage({ ...fromTopic(letters[1]), headers: {} }), undefined);
 });

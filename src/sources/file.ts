@@ -28,6 +28,7 @@ import { z } from "zod";
 import { join, resolve } from "node:path";
 import type { ComponentDef, Source, SourceBatch } from "../core/component.ts";
 import { UserError } from "../core/errors.ts";
+import type { Durability } from "../core/durable.ts";
 import { isBlank, readAt, readLines } from "./_lines.ts";
 import { avroItems, type Item, type TailVerdict } from "./_avro_container.ts";
 import {
@@ -75,6 +76,7 @@ export const file: ComponentDef<typeof schema, Source, { maxEventBytes?: number 
         fromStart: ctx.from === "earliest",
         max: ctx.maxEventBytes ?? 1_048_576,
         log: ctx.log,
+        durability: ctx.durability,
       }),
     );
   },
@@ -83,6 +85,8 @@ export const file: ComponentDef<typeof schema, Source, { maxEventBytes?: number 
 interface Options {
   checkpoints: string;
   fromStart: boolean;
+  /** `power_loss`: the checkpoint is fsynced before a batch is acked. */
+  durability?: Durability;
   max: number;
   log: (level: "info" | "warn" | "error", message: string) => void;
 }
@@ -148,7 +152,7 @@ function createFileSource(config: Config, path: string, o: Options): Source {
           records: taken.map((it) => it.record),
           ack: () => {
             const checkpoint: Checkpoint = { ...identity, ...end };
-            writeCheckpoint(o.checkpoints, path, checkpoint);
+            writeCheckpoint(o.checkpoints, path, checkpoint, o.durability);
             return Promise.resolve();
           },
         };

@@ -8,6 +8,7 @@ import { ruleSchema } from "../correlation/kinds.ts";
 import { qualitySchema } from "../policy/schema.ts";
 import { sources } from "../sources/mod.ts";
 import { dedupStores } from "../dedup/mod.ts";
+import { DURABILITIES } from "../core/durable.ts";
 import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
 
 import {
@@ -231,6 +232,16 @@ export const pipelineSchema = z.strictObject({
     ),
     queue_batches: z.number().int().min(1).max(64).default(2).describe(
       "Processed batches that may wait for the sinks before the source is paused.",
+    ),
+    durability: z.enum(DURABILITIES).default("process").describe(
+      "What local state (checkpoint, dead-letter file, SQLite stores) survives once a batch is " +
+        "acknowledged: process (a killed process; the default) or power_loss (a crash of the " +
+        "machine too: fsync before every ack, SQLite synchronous=FULL; slower).",
+    ),
+    startup_timeout_seconds: z.number().int().min(0).default(300).describe(
+      "How long the runner waits at start for the services its components need (Kafka, Redis, " +
+        "Neo4j, Postgres), trying again with the backoff of retry; then it fails (exit 3). " +
+        "0 waits without limit.",
     ),
     retry: z.strictObject({
       initial_ms: z.number().int().min(1).default(100).describe(

@@ -3,12 +3,14 @@
  * the `ics_component_up{component}` gauge. The runtime reports transitions: a call that failed and
  * is being retried (`retrying`, the pipeline waits for it), a component the pipeline works around
  * (`degraded`: dedup under `on_unavailable: sink_idempotency`), and `ok` again once a call
- * succeeds. A component never reported is `ok`.
+ * succeeds. While the runner starts, a component not open yet is `starting` (its detail says what
+ * it waits for); once open it is `ok`, so `ics_component_up` has a series for every component from
+ * then on. A component never reported is `ok`.
  * @module
  */
 import type client from "prom-client";
 
-export type HealthStatus = "ok" | "retrying" | "degraded";
+export type HealthStatus = "ok" | "starting" | "retrying" | "degraded";
 
 export interface ComponentHealth {
   status: HealthStatus;

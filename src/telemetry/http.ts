@@ -2,7 +2,8 @@
  * The observability endpoint: `/metrics` (Prometheus text format, written by prom-client),
  * `/healthz` (200 while the process lives; the body says which component the runtime is retrying
  * or working around) and `/readyz` (each component's `check()` and what the runtime saw: 503 while
- * a required component fails or its calls are being retried, naming it).
+ * a required component fails, is still starting (its service waited for) or its calls are being
+ * retried, naming it).
  * @module
  */
 import { UserError } from "../core/errors.ts";
@@ -40,8 +41,8 @@ export interface Endpoint {
 
 export interface ComponentReadiness {
   type?: string;
-  /** `failed`: its check failed; `retrying`/`degraded`: what the runtime reported. */
-  status: "ok" | "failed" | "retrying" | "degraded";
+  /** `failed`: its check failed; `starting`/`retrying`/`degraded`: what the runtime reported. */
+  status: "ok" | "failed" | "starting" | "retrying" | "degraded";
   /** Why the check failed. */
   error?: string;
   /** What the runtime saw, e.g. "connection refused (attempt 5)". */

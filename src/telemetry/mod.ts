@@ -11,6 +11,7 @@
  */
 import client from "prom-client";
 import { createHealth, type Health } from "./health.ts";
+import { registerProcessMetrics } from "./_process.ts";
 
 export type { ComponentHealth, Health, HealthStatus } from "./health.ts";
 
@@ -242,17 +243,8 @@ export function createTelemetry(): Telemetry {
       if (processMetrics) return;
       processMetrics = true;
       client.collectDefaultMetrics({ register: registry });
-      // prom-client reads resident memory from /proc/self, which Deno opens only with --allow-all;
-      // Deno reports it without any permission.
-      registry.removeSingleMetric("process_resident_memory_bytes");
-      new client.Gauge({
-        name: "process_resident_memory_bytes",
-        help: "Resident memory size in bytes.",
-        registers: [registry],
-        collect() {
-          this.set(Deno.memoryUsage().rss);
-        },
-      });
+      // Those prom-client reads from /proc/self (0 under Deno without --allow-all): ours.
+      registerProcessMetrics(registry);
     },
   };
 }

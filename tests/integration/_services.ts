@@ -6,22 +6,21 @@
  * @module
  */
 import { connect } from "node:net";
+import { ADDRESS_VARIABLES, DEFAULT_ADDRESSES, parseHostPort, type Service } from "./_addresses.ts";
 
-export const SERVICES = {
-  kafka: Deno.env.get("KAFKA_BROKERS") ?? "127.0.0.1:9092",
-  schema_registry: Deno.env.get("SCHEMA_REGISTRY_URL") ?? "http://127.0.0.1:8081/apis/ccompat/v7",
-  redis: Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379",
-  neo4j: Deno.env.get("NEO4J_URI") ?? "bolt://127.0.0.1:7687",
-  postgres: Deno.env.get("POSTGRES_URL") ?? "postgres://postgres@127.0.0.1:5432/test",
-} as const;
+export type { Service };
 
-export type Service = keyof typeof SERVICES;
+/** Where the tests reach each service: its variable, else the default address. */
+export const SERVICES = Object.fromEntries(
+  (Object.keys(DEFAULT_ADDRESSES) as Service[]).map((s) => [
+    s,
+    Deno.env.get(ADDRESS_VARIABLES[s]) ?? DEFAULT_ADDRESSES[s],
+  ]),
+) as Record<Service, string>;
 
 /** host:port of a service address (URL or host:port list). */
 export function hostPort(service: Service): { host: string; port: number } {
-  const address = SERVICES[service].split(",")[0];
-  const url = address.includes("://") ? new URL(address) : new URL(`tcp://${address}`);
-  return { host: url.hostname, port: Number(url.port) };
+  return parseHostPort(SERVICES[service]);
 }
 
 /**

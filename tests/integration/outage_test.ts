@@ -112,7 +112,14 @@ serviceTest(
           [...text.matchAll(/^ics_component_up\{component="(\w+)"\} (\d+)$/gm)]
             .map((m) => [m[1], Number(m[2])]),
         );
-      assert.deepEqual(up(await (await fetch(`${base}/metrics`)).text()), { graph: 0, metrics: 0 });
+      // Every component has its series (1 since it opened); the two that are down are 0.
+      assert.deepEqual(up(await (await fetch(`${base}/metrics`)).text()), {
+        source: 1,
+        dedup: 1,
+        graph: 0,
+        metrics: 0,
+        dlq: 1,
+      });
 
       // 20 s later, just before the services return: nothing written meanwhile, and no more read
       // than the queue holds (the batch being written, queue_batches queued, one processed and
@@ -134,7 +141,13 @@ serviceTest(
       } finally {
         await p.close();
       }
-      assert.deepEqual(up(await (await fetch(`${base}/metrics`)).text()), { graph: 1, metrics: 1 });
+      assert.deepEqual(up(await (await fetch(`${base}/metrics`)).text()), {
+        source: 1,
+        dedup: 1,
+        graph: 1,
+        metrics: 1,
+        dlq: 1,
+      });
       await endpoint.close();
 
       // Metric rows: once per processed event.

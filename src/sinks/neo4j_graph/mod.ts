@@ -50,6 +50,7 @@ import {
 } from "./_rows.ts";
 import { compareText, sortVersions } from "./_order.ts";
 import { fault } from "../../core/fault.ts";
+import { allowErrorPrototypeFix } from "./_proto.ts";
 
 export { compareText, sortVersions };
 
@@ -110,12 +111,16 @@ const KEEP = new Set(["ics_entity_id", "ics_entity_iteration_id"]);
 
 /** Connect, check the server and create the schema; RetriableError when it is unreachable. */
 export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphStore> {
+  allowErrorPrototypeFix(); // the driver's errors are Neo4jErrors, and Deno notes nothing
   const { default: neo4j } = await import("neo4j-driver");
   const { user, password, ...security } = await driverOptions(config);
   const auth = user !== undefined ? neo4j.auth.basic(user, password ?? "") : undefined;
   const driver = neo4j.driver(config.uri, auth, {
     disableLosslessIntegers: true,
-    maxTransactionRetryTime: 5000,
+    // The runtime retries, with backoff it reports (/readyz, ics_component_up, a log line per
+    // attempt). The driver's own retry would hide an outage for its first seconds; under Deno it
+    // never fired before its errors were made instances of Neo4jError again (see _proto.ts).
+    maxTransactionRetryTime: 0,
     connectionTimeout: 10_000,
     ...security,
   });
