@@ -59,11 +59,16 @@ async function traced(durability?: "process" | "power_loss"): Promise<Call[]> {
 /**
  * The calls on the state folder's files, in order, paths relative to it ("." for the folder).
  * SQLite's `-shm` files are left out: the WAL index, never synced, rebuilt from the WAL on open.
+ * So is the folder's `lock`: it holds the runner's pid for the refusal message, no data.
  */
 function parse(trace: string, state: string): Call[] {
   const calls: Call[] = [];
   const local = (p: string) =>
-    p === state ? "." : p.startsWith(`${state}/`) && !p.endsWith("-shm") ? basename(p) : "";
+    p === state
+      ? "."
+      : p.startsWith(`${state}/`) && !p.endsWith("-shm") && basename(p) !== "lock"
+      ? basename(p)
+      : "";
   for (const line of trace.split("\n")) {
     const fd = /^\d+\s+(write|pwrite64|fsync|fdatasync)\(\d+<([^>]*)>/.exec(line);
     if (fd && local(fd[2])) {

@@ -62,6 +62,9 @@ export const schema = z.strictObject({
 
 type Config = z.infer<typeof schema>;
 
+/** `<prefix>format`: the key that says since when this format writes to a Redis (not an event's). */
+export const FORMAT_KEY = "format";
+
 /** The value earlier versions stored under a key (no digest). */
 const LEGACY_VALUE = "1";
 
@@ -76,7 +79,7 @@ async function legacyWindow(
   ttlSeconds: number,
   exec: (p: ReturnType<Redis["pipeline"]>) => Promise<unknown[]>,
 ): Promise<number> {
-  const marker = `${prefix}format`;
+  const marker = `${prefix}${FORMAT_KEY}`;
   const [existing] = await exec(client.pipeline().get(marker));
   if (typeof existing !== "string") {
     // First run of this format: did an earlier version leave keys under the prefix?
@@ -100,6 +103,9 @@ async function legacyWindow(
 
 /** Keys per MGET: bounds a single command's size; all MGETs still go in one pipeline. */
 const MGET_CHUNK = 1000;
+
+/** Replies that refuse the credentials or the user's rights. */
+const REFUSED = /\b(WRONGPASS|NOAUTH|NOPERM)\b/;
 
 /** Reply errors that say "try again later" rather than "this command is wrong". */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|OOM)\b/;
@@ -175,6 +181,8 @@ export async function createRedisStore(
     client.disconnect(); // stop reconnecting
     // The rejection only says "Connection is closed"; the error event said why.
     const reason = lastError || redactError(error);
+    // Refused credentials are no outage: waiting would not help (and would hide the mistake).
+    if (REFUSED.test(reason)) throw new Error(`Redis at "${where}" refused the login: ${reason}`);
     throw new RetriableError(`Redis at "${where}" is unreachable: ${reason}`);
   }
 

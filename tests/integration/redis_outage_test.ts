@@ -10,6 +10,7 @@
  * Either way the graph equals the embedded run's, version for version: no duplicate. The graph and
  * metrics are SQLite here: what is under test is the dedup policy, not the graph store.
  */
+import { FORMAT_KEY } from "../../src/dedup/redis.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -61,7 +62,7 @@ async function redisKeys(prefix: string): Promise<string[]> {
       cursor = next;
     } while (cursor !== "0");
     if (keys.length) await admin.del(...keys); // read once, then cleaned up
-    return keys;
+    return keys.filter((k) => k !== `${prefix}${FORMAT_KEY}`); // one per event, and the format
   } finally {
     await admin.quit();
   }
