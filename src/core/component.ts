@@ -6,13 +6,7 @@
  */
 import type { z } from "zod";
 import type avro from "avsc";
-import type {
-  DeadLetter,
-  Envelope,
-  GraphChanges,
-  RawRecord,
-  Version,
-} from "./types.ts";
+import type { DeadLetter, Envelope, GraphChanges, RawRecord, Version } from "./types.ts";
 import type { Durability } from "./durable.ts";
 
 /**

@@ -89,7 +89,9 @@ Deno.test("graph model closes the first version of a task and opens two periods 
   const second = await batch(model, store, [
     task("TASK_COMPLETED", 5000, { status: "SUCCEEDED", duration_ms: 4000 }),
   ], N2);
-  assert.deepEqual(second.changes.closed, [{ kind: "node", version_id: v1.version_id, at: N2 }]);
+  assert.deepEqual(second.changes.closed.map((c) => [c.kind, c.version_id, c.at]), [
+    ["node", v1.version_id, N2],
+  ]);
 
   const history = await store.query({ kind: "node", ids: [taskId()], history: true });
   assert.deepEqual(
@@ -247,8 +249,8 @@ Deno.test("graph model rescores a link when a second rule fires later: noisy_or,
     N2,
   );
   assert.deepEqual(
-    result.changes.closed.filter((c) => c.kind === "link"),
-    [{ kind: "link", version_id: first.version_id, at: N2 }],
+    result.changes.closed.filter((c) => c.kind === "link").map((c) => [c.version_id, c.at]),
+    [[first.version_id, N2]],
   );
   const history = await links(store, true);
   assert.equal(history.length, 2);

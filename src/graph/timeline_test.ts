@@ -12,8 +12,12 @@ const head: FactHead = {
 
 const empty = (): GraphChanges => ({ opened: [], closed: [], observed: [] });
 
+/** Periods without the observations each was folded from (what most cases look at). */
+const periodsOf = (observations: Observation[]) =>
+  fold(observations).map(({ observations: _, ...p }) => p);
+
 Deno.test("fold() lets later non-null values win and ends each period where the next begins", () => {
-  const periods = fold([
+  const periods = periodsOf([
     { time: 1000, props: { node_id: "build", status: "RUNNING" } },
     { time: 2000, props: { status: "SUCCEEDED", duration_ms: 1000 } },
   ]);
@@ -28,7 +32,7 @@ Deno.test("fold() lets later non-null values win and ends each period where the 
 });
 
 Deno.test("fold() merges consecutive observations that change nothing into one period", () => {
-  const periods = fold([
+  const periods = periodsOf([
     { time: 1000, props: { status: "RUNNING" } },
     { time: 2000, props: { status: "RUNNING" } },
     { time: 2500, props: {} },
@@ -46,31 +50,31 @@ Deno.test("fold() lets a late observation split an earlier period", () => {
     { time: 3000, props: { status: "SUCCEEDED" } },
   ];
   const late: Observation = { time: 2000, props: { status: "RETRYING", attempt: 2 } };
-  const periods = fold([...inOrder, late]);
+  const periods = periodsOf([...inOrder, late]);
   assert.deepEqual(periods, [
     { valid_from: 1000, valid_to: 2000, props: { status: "RUNNING" } },
     { valid_from: 2000, valid_to: 3000, props: { status: "RETRYING", attempt: 2 } },
     { valid_from: 3000, valid_to: null, props: { status: "SUCCEEDED", attempt: 2 } },
   ]);
   // Arrival order does not matter when the times differ.
-  assert.deepEqual(fold([late, ...inOrder]), periods);
+  assert.deepEqual(periodsOf([late, ...inOrder]), periods);
 });
 
 Deno.test("fold() keeps arrival order for observations with equal timestamps", () => {
   const a = { time: 1000, props: { status: "RUNNING" } };
   const b = { time: 1000, props: { status: "FAILED" } };
-  assert.deepEqual(fold([a, b]), [{
+  assert.deepEqual(periodsOf([a, b]), [{
     valid_from: 1000,
     valid_to: null,
     props: { status: "FAILED" },
   }]);
-  assert.deepEqual(fold([b, a]), [
+  assert.deepEqual(periodsOf([b, a]), [
     { valid_from: 1000, valid_to: null, props: { status: "RUNNING" } },
   ]);
 });
 
 Deno.test("fold() merges a period back when an equal-time observation restores the previous state", () => {
-  const periods = fold([
+  const periods = periodsOf([
     { time: 1000, props: { status: "RUNNING" } },
     { time: 2000, props: { status: "FAILED" } },
     { time: 2000, props: { status: "RUNNING" } },
@@ -80,6 +84,17 @@ Deno.test("fold() merges a period back when an equal-time observation restores t
 
 Deno.test("fold() of no observations is no period", () => {
   assert.deepEqual(fold([]), []);
+});
+
+Deno.test("fold() gives each period the observations it was made of, in arrival order", () => {
+  const running = { time: 1000, props: { status: "RUNNING" } };
+  const again = { time: 1500, props: { status: "RUNNING" } }; // changes nothing
+  const done = { time: 2000, props: { status: "SUCCEEDED" } };
+  const late = { time: 1000, props: { node_id: "build" } };
+  assert.deepEqual(fold([running, again, done, late]).map((p) => p.observations), [
+    [running, late, again],
+    [done],
+  ]);
 });
 
 Deno.test("reconcile() opens one version per new period, observed now and believed", () => {
@@ -122,7 +137,9 @@ Deno.test("reconcile() closes only the versions whose period changed", () => {
   const v2 = reconcile(head, v1, fold(observations), 20_000, second);
 
   // The first period is untouched; the open-ended second one now ends at 3000.
-  assert.deepEqual(second.closed, [{ kind: "node", version_id: succeeded.version_id, at: 20_000 }]);
+  assert.deepEqual(second.closed.map((c) => [c.kind, c.version_id, c.at]), [
+    ["node", succeeded.version_id, 20_000],
+  ]);
   assert.deepEqual(
     second.opened.map((v) => [v.valid_from, v.valid_to, v.props.status, v.observed_at]),
     [[2000, 3000, "SUCCEEDED", 20_000], [3000, null, "FAILED", 20_000]],
@@ -157,16 +174,36 @@ Deno.test("reconcile() closes every version a late observation changes, and keep
   assert.equal(v2[3], v1[2]);
 });
 
-Deno.test("reconcile() of the same observations replayed changes nothing", () => {
+Deno.test("reconcile() of the same observations again changes nothing", () => {
   const observations: Observation[] = [
     { time: 1000, props: { status: "RUNNING" } },
     { time: 2000, props: { status: "SUCCEEDED" } },
   ];
   const v1 = reconcile(head, [], fold(observations), 10_000, empty());
   const changes = empty();
-  const v2 = reconcile(head, v1, fold([...observations, ...observations]), 20_000, changes);
+  const v2 = reconcile(head, v1, fold(observations), 20_000, changes);
   assert.deepEqual(changes, { opened: [], closed: [], observed: [] });
   assert.deepEqual(v2, v1);
+});
+
+Deno.test("reconcile() gives new versions their observations, and lists a kept one whose observations grew", () => {
+  const observations: Observation[] = [
+    { time: 1000, props: { status: "RUNNING" } },
+    { time: 2000, props: { status: "SUCCEEDED" } },
+  ];
+  const first = empty();
+  const v1 = reconcile(head, [], fold(observations), 10_000, first);
+  assert.deepEqual(first.opened.map((v) => v.observations), [[observations[0]], [observations[1]]]);
+  // An event that changes nothing: no version opens or closes; the version it falls in grows.
+  const repeat = { time: 2500, props: { status: "SUCCEEDED" } };
+  const changes = empty();
+  const v2 = reconcile(head, v1, fold([...observations, repeat]), 20_000, changes);
+  assert.deepEqual([changes.opened, changes.closed], [[], []]);
+  assert.deepEqual(changes.observed?.map((o) => [o.version_id, o.observations]), [
+    [v1[1].version_id, [observations[1], repeat]],
+  ]);
+  assert.deepEqual(v2[1].observations, [observations[1], repeat]);
+  assert.equal(v2[0], v1[0]);
 });
 
 Deno.test("reconcile() closes every believed version when no period is wanted (a retraction)", () => {
@@ -182,8 +219,8 @@ Deno.test("reconcile() closes every believed version when no period is wanted (a
   const believed: Version[] = reconcile(link, [], periods, 10_000, empty());
   const changes = empty();
   assert.deepEqual(reconcile(link, believed, [], 20_000, changes), []);
-  assert.deepEqual(changes.closed, [
-    { kind: "link", version_id: believed[0].version_id, at: 20_000 },
+  assert.deepEqual(changes.closed.map((c) => [c.kind, c.version_id, c.from, c.to, c.at]), [
+    ["link", believed[0].version_id, "a", "b", 20_000],
   ]);
   assert.equal(changes.opened.length, 0);
 });

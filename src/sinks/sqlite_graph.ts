@@ -72,7 +72,9 @@ export function openSqliteGraph(path: string, durability?: Durability): GraphSto
   const db = openDatabase(path, DDL, durability);
   // A graph.db of an earlier version kept observations in a table of their own.
   const columns = db.prepare(`PRAGMA table_info(versions)`).all().map((c) => c.name);
-  if (!columns.includes("observations")) db.exec(`ALTER TABLE versions ADD COLUMN observations TEXT`);
+  if (!columns.includes("observations")) {
+    db.exec(`ALTER TABLE versions ADD COLUMN observations TEXT`);
+  }
   // ON CONFLICT, not OR IGNORE: a replayed version is skipped, a broken row still fails the batch.
   const insert = db.prepare(
     `INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -172,8 +174,6 @@ function toVersion(row: Record<string, SQLInputValue>): Version {
     valid_to: row.valid_to === null ? null : Number(row.valid_to),
     observed_at: Number(row.observed_at),
     superseded_at: row.superseded_at === null ? null : Number(row.superseded_at),
-    ...(typeof row.observations === "string"
-      ? { observations: JSON.parse(row.observations) }
-      : {}),
+    ...(typeof row.observations === "string" ? { observations: JSON.parse(row.observations) } : {}),
   };
 }
