@@ -27,7 +27,7 @@ export const RESERVED_TYPES: ReadonlySet<string> = new Set(["VERSION_OF", LINK])
 // deno-fmt-ignore
 export const RESERVED_PROPERTIES: ReadonlySet<string> = new Set([
   "kind", "id", "version_id", "label", "key", "from_id", "to_id", "props_json",
-  "valid_from", "valid_to", "observed_at", "superseded_at", "observations_json",
+  "valid_from", "valid_to", "observed_at", "superseded_at", "observations_json", "json_props",
 ]);
 
 /**

@@ -15,6 +15,7 @@ import { memory } from "./memory.ts";
 import { redis } from "./redis.ts";
 
 export const dedupStores = { memory, redis } as const;
+export { carryOnWhenUnavailable, MAX_BACKLOG } from "./carry_on.ts";
 
 /**
  * The idempotency key: SHA-256 of the key fields joined by ":" (README, "Identity and

@@ -13,7 +13,7 @@ import type { DeadLetterQueue, MetricsStore, Source } from "../core/component.ts
 import { join } from "node:path";
 import { compile, type Pipeline, run } from "../runtime/mod.ts";
 import type { EntityView } from "../correlation/mod.ts";
-import { createGraphModel, describeLink, entityId, entityViews } from "../graph/mod.ts";
+import { describeLink, entityId, entityViews } from "../graph/mod.ts";
 import { openSqliteGraph } from "../sinks/sqlite_graph.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 
@@ -116,12 +116,7 @@ export async function evaluate(
       graph,
       metrics,
       dlq,
-      model: createGraphModel(
-        compiled.engine,
-        spec.policy,
-        graph,
-        spec.spec.runtime.max_iterations_in_memory,
-      ),
+      modelStore: graph,
     };
     const result = await run(pipeline);
     const entities = entityViews(await graph.query({ kind: "node" }));

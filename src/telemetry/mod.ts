@@ -99,6 +99,12 @@ export const HISTOGRAMS = {
     labels: ["stream"],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86_400],
   },
+  event_loop_lag_seconds: {
+    help: "How late a timer due every 20 ms fired while the pipeline ran: the longest the event " +
+      "loop was held by synchronous work, sampled.",
+    labels: [],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  },
 } as const;
 export type HistogramName = keyof typeof HISTOGRAMS;
 
@@ -147,6 +153,8 @@ export interface Telemetry {
   readonly health: Health;
   /** Also export the process metrics (CPU, memory, event loop) of prom-client's defaults. */
   collectProcessMetrics(): void;
+  /** Sample the event loop's lag (`event_loop_lag_seconds`) until `stop()`. */
+  watchEventLoop(): { stop(): void };
 }
 
 export function createTelemetry(): Telemetry {
@@ -239,6 +247,17 @@ export function createTelemetry(): Telemetry {
         registers: [registry],
       }),
     ),
+    watchEventLoop() {
+      const every = 20;
+      let due = performance.now() + every;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        this.observe("event_loop_lag_seconds", Math.max(0, now - due) / 1000);
+        due = now + every;
+      }, every);
+      Deno.unrefTimer(timer); // a sampler never keeps the process alive
+      return { stop: () => clearInterval(timer) };
+    },
     collectProcessMetrics() {
       if (processMetrics) return;
       processMetrics = true;

@@ -11,7 +11,7 @@ import type { GraphStore } from "../../src/core/component.ts";
 import type { Version } from "../../src/core/types.ts";
 import { RetriableError } from "../../src/core/errors.ts";
 import { openNeo4jGraph, schema } from "../../src/sinks/neo4j_graph/mod.ts";
-import { createGraphModel, entityId } from "../../src/graph/mod.ts";
+import { entityId } from "../../src/graph/mod.ts";
 import { graphStoreContract, history } from "../graph_store_contract.ts";
 import { stableStringify } from "../../src/core/hash.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
@@ -241,17 +241,12 @@ neo4jTest(
       const expected = normalise(await local.graph.query({ history: true }));
       await local.close();
 
-      /** The same target with the graph store swapped for Neo4j (and the model that uses it). */
+      /** The same target with the graph store swapped for Neo4j (the model reads from it too). */
       const runOnNeo4j = async (state: string) => {
         const p = await compile(spec, { target: "local", input, stateDir: join(dir, state) });
         neo ??= await openNeo4jGraph(config({ batch_size: 500 }));
         p.graph = neo;
-        p.model = createGraphModel(
-          p.engine,
-          spec.policy,
-          neo,
-          spec.spec.runtime.max_iterations_in_memory,
-        );
+        p.modelStore = neo;
         const result = await run(p);
         await p.close();
         return result;

@@ -24,9 +24,12 @@ const TIMES = ["valid_from", "valid_to", "observed_at", "superseded_at"] as cons
 /** Names of props stored as JSON text (values Neo4j has no property type for). */
 export const JSON_PROPS = "json_props";
 export const OBSERVATIONS = "observations_json";
-/** Written by earlier versions of this store; read for compatibility, never written. */
-const LEGACY = ["version_id", "id", "label", "key", "from_id", "to_id", "props_json"];
-const SYSTEM: ReadonlySet<string> = new Set([...TIMES, JSON_PROPS, OBSERVATIONS, ...LEGACY]);
+/**
+ * Names that are no prop: the times, the two above, and what earlier versions of this store
+ * wrote (`version_id`, `props_json`, ...; read for compatibility, never written). The spec
+ * compiler reserves them all (`RESERVED_PROPERTIES`).
+ */
+const SYSTEM: ReadonlySet<string> = new Set([...RESERVED_PROPERTIES, ...TIMES]);
 
 export interface WritePlan {
   /** Node version closes, and relationship/link closes by type. */
