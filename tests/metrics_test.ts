@@ -116,13 +116,11 @@ Deno.test("/metrics after a run on the samples counts exactly the known input", 
       "0.7-0.9": 23,
       "0.9-1.0": 18,
     });
-    // Near misses: the fuzzy and heuristic rules evaluate candidates below their thresholds.
+    // Near misses: candidates evaluated below their rule's threshold. Fuzzy file paths block on
+    // the words a pair must share to reach 0.85, so the samples' planted near misses are no
+    // candidates (explain still scores them); the heuristic's time window lets some through.
     const near = byLabel(m, "ics_correlation_near_misses_total", "rule");
-    assert.deepEqual(Object.keys(near).sort(), [
-      "artifact-module-name",
-      "feature-artifact-stem",
-      "task-scenario-heuristic",
-    ]);
+    assert.deepEqual(Object.keys(near).sort(), ["task-scenario-heuristic"]);
     assert.ok(Object.values(near).every((v) => v > 0));
     assert.deepEqual(byLabel(m, "ics_batches_total"), { "": 1 });
     assert.deepEqual(byLabel(m, "ics_retries_total", "component"), {});

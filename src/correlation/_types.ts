@@ -40,11 +40,20 @@ export interface Rule {
   right: string;
   confidence: number;
   /**
-   * Blocking keys of an entity on one side. Two entities are candidates for this rule when a key of
-   * the left one equals a key of the right one; only candidates are evaluated, so these keys decide
-   * the cost of matching. Empty when the entity lacks the rule's fields.
+   * Blocking keys an entity on one side is indexed under. Empty when the entity lacks the rule's
+   * fields. Only candidates are evaluated, so these keys and the probes decide the cost of
+   * matching.
    */
   keys(side: Side, entity: EntityView): string[];
+  /**
+   * Keys an entity on one side looks up in the other side's index (default: its {@link keys}). An
+   * entity is evaluated against every entity of the other side indexed under one of its probes.
+   * Exactness is the rule's promise: for every pair it fires on, the probes of each side meet a
+   * key of the other (whichever arrives second finds the first, and either may change later).
+   * Keys and probes depend on the entity alone, never on what else the index holds, so the pairs
+   * evaluated do not depend on arrival order.
+   */
+  probes?(side: Side, entity: EntityView): string[];
   /** Evaluate a pair; null when the rule does not apply (a compared field is missing). */
   evaluate(left: EntityView, right: EntityView): Evaluation | null;
   /** Property names the rule reads on each side, for compile-time checks. */

@@ -9,14 +9,22 @@
  *   `src/api/user_service.py`, under the default threshold 0.85, because two modules that share a
  *   file name in different packages (`billing/models.py`, `api/models.py`) are different modules.
  *
- * Fuzzy blocking keys are the stem (`user_service`) plus each of its word tokens (`t:user`,
- * `t:service`), so near misses (`user_services`) become candidates and `explain` can show them. The
- * cost: every entity whose stem shares a common token (`t:user`, `t:models`) is evaluated against
- * every other such entity of the iteration.
+ * Fuzzy candidates (`_blocking.ts`): the similarity reaches the threshold θ only if the stems'
+ * Dice coefficient does (the folder factor is at most 1), so the stems' word tokens are blocked with
+ * the bound δ = θ − 10⁻⁶ (the similarity is rounded to 6 decimals before it is compared). At the
+ * default 0.85, a stem of one or two words qualifies only against the same words (in any order),
+ * and longer stems must share at least three words: an entity is indexed under and looks up its
+ * word pairs or triples (`service|user`), so `user_service` meets `UserService` and
+ * `billing.user_service` but not every other `user_*` or `*_service` of the iteration, and
+ * `user_order_service` does not meet `user_cart_service`. Near misses that cannot reach the threshold
+ * (`user_services`) are no longer candidates: they do not count as near misses in the metrics, and
+ * `explain` still scores them. At lower thresholds fewer shared words are required, down to any
+ * shared word; a threshold of 0 links only stems that share a word.
  * @module
  */
 import { z } from "zod";
-import type { EntityView, Rule, RuleKind } from "./_types.ts";
+import type { EntityView, Rule, RuleKind, Side } from "./_types.ts";
+import { type Blocking, diceBlocking } from "./_blocking.ts";
 import {
   confidence,
   fieldSide,
@@ -112,18 +120,30 @@ function exact(config: ExactConfig, read: Read): Pick<Rule, "keys" | "evaluate">
   };
 }
 
-function fuzzy(config: FuzzyConfig, read: Read): Pick<Rule, "keys" | "evaluate"> {
+/** Rounding of the similarity (6 decimals) can lift a score by 5·10⁻⁷: the bound allows 10⁻⁶. */
+const TOLERANCE = 1e-6;
+
+function fuzzy(config: FuzzyConfig, read: Read): Pick<Rule, "keys" | "probes" | "evaluate"> {
   const options = { ignoreDirs: config.ignore_dirs, ignoreExtensions: config.ignore_extensions };
   const parse = (side: "left" | "right", e: EntityView) => {
     const v = read(side, e);
     const id = v === undefined ? undefined : parseModule(v, options);
     return id && id.words.length > 0 ? id : undefined;
   };
-  return {
-    keys(side, e) {
+  const blocker = diceBlocking({ minDice: config.threshold - TOLERANCE });
+  // The engine asks for keys, then probes, of the same entity: parse it once.
+  let last: { side: Side; value: string | undefined; blocking: Blocking } | undefined;
+  const blocking = (side: Side, e: EntityView): Blocking => {
+    const value = read(side, e);
+    if (last?.side !== side || last.value !== value) {
       const id = parse(side, e);
-      return id ? [id.stem, ...new Set(id.words.map((w) => `t:${w}`))] : [];
-    },
+      last = { side, value, blocking: id ? blocker(id.words) : { keys: [], probes: [] } };
+    }
+    return last.blocking;
+  };
+  return {
+    keys: (side, e) => blocking(side, e).keys,
+    probes: (side, e) => blocking(side, e).probes,
     evaluate(l, r) {
       const a = parse("left", l), b = parse("right", r);
       if (a === undefined || b === undefined) return null;

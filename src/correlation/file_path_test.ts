@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { entity } from "./_testing.ts";
+import fc from "fast-check";
+import type { EntityView } from "./_types.ts";
 import { file_path } from "./file_path.ts";
 
 const artifact = (path: string) => entity("Artifact", { artifact_path: path });
@@ -95,11 +97,63 @@ Deno.test("file_path fuzzy does not link the same file name in another package (
 });
 
 Deno.test("file_path fuzzy keys block camelCase, snake_case and kebab-case stems together", () => {
-  const left = fuzzy.keys("left", artifact("src/api/UserService.ts"));
-  assert.deepEqual(left, ["user_service", "t:user", "t:service"]);
+  const left = fuzzy.probes!("left", artifact("src/api/UserService.ts"));
+  assert.deepEqual(fuzzy.keys("left", artifact("src/api/UserService.ts")), ["K2:service|user"]);
   assert.ok(intersects(left, fuzzy.keys("right", module("api.user-service"))));
-  // Near misses share a token, so explain can show them.
-  assert.ok(intersects(left, fuzzy.keys("right", module("api.user_services"))));
+  assert.ok(
+    intersects(
+      fuzzy.probes!("right", module("api.user-service")),
+      fuzzy.keys("left", artifact("src/api/UserService.ts")),
+    ),
+  );
+});
+
+Deno.test("file_path fuzzy does not make a candidate of every stem sharing one word", () => {
+  const left = fuzzy.probes!("left", artifact("src/api/user_service.py"));
+  // At the threshold 0.85 two stems must share two words: one common word cannot reach it.
+  for (const other of ["api.user_services", "api.user_api", "orders.order_service", "api.user"]) {
+    assert.ok(!intersects(left, fuzzy.keys("right", module(other))), other);
+  }
+  assert.ok(intersects(left, fuzzy.keys("right", module("billing.user_service"))));
+  assert.ok(intersects(left, fuzzy.keys("right", module("api.service_user"))));
+  // A one-word stem meets the same word only.
+  const user = fuzzy.probes!("left", artifact("src/user.py"));
+  assert.ok(intersects(user, fuzzy.keys("right", module("api.user"))));
+  assert.ok(!intersects(user, fuzzy.keys("right", module("api.user_service"))));
+});
+
+Deno.test("file_path fuzzy finds every pair it fires on that shares a word, at any threshold", () => {
+  const stem = fc.array(fc.constantFrom("user", "service", "api", "order", "x1"), {
+    minLength: 1,
+    maxLength: 6,
+  });
+  const dirs = fc.array(fc.constantFrom("api", "billing", "src"), { maxLength: 2 });
+  // Thresholds just above a score the rounding to 6 decimals lifts to them (2/3 → 0.666667).
+  const threshold = fc.oneof(
+    fc.double({ min: 0, max: 1, noNaN: true }),
+    fc.constantFrom(0.85, 0.8, 0.6666668, 0.666667, 0.8571432, 0.5333337, 0.4, 0.25),
+  );
+  fc.assert(
+    fc.property(
+      stem,
+      dirs,
+      stem,
+      dirs,
+      threshold,
+      (a, da, b, db, threshold) => {
+        const rule = file_path.create(
+          file_path.schema.parse({ ...base, mode: "fuzzy", threshold }),
+        );
+        const l = artifact([...da, `${a.join("_")}.py`].join("/"));
+        const r = module([...db, b.join("_")].join("."));
+        // The old blocking: every word of the stem was a key.
+        if (!a.some((w) => b.includes(w)) || !rule.evaluate(l, r)?.fired) return;
+        assert.ok(intersects(rule.probes!("left", l), rule.keys("right", r)));
+        assert.ok(intersects(rule.probes!("right", r), rule.keys("left", l)));
+      },
+    ),
+    { numRuns: 2000, seed: 21 },
+  );
 });
 
 Deno.test("file_path has no keys and does not apply when the field is missing", () => {

@@ -3,14 +3,33 @@
  * two entities are related, e.g. a dde task `run_user_service_tests` and a bdv scenario "User service
  * returns the profile" seen a minute apart. Weak by design: confidence is capped at 0.5.
  *
- * Candidates are found only through the name_similarity and same_value features: keys are, per such
- * feature, the name's word tokens (stop words removed) or the whole value. Time proximity cannot be
- * indexed by a hash join, so the schema rejects a rule whose time features alone could reach the
- * threshold: it would fire on pairs the engine never evaluates.
+ * Candidates are found through the name_similarity and same_value features (time proximity alone
+ * cannot be looked up, so the schema rejects a rule whose time features alone could reach the
+ * threshold: it would fire on pairs the engine never evaluates). Every same_value feature keys the
+ * whole value: a pair with an equal value is a candidate. A pair with no equal value fires only on
+ * its names; with W the total weight, T the time features' weight, θ' = threshold − 10⁻⁶ (the score
+ * is rounded to 6 decimals) and, for a name feature i of weight wᵢ, Rᵢ the other name features'
+ * weight, its names' Dice coefficient is at least δᵢ = (θ'·W − T − Rᵢ) / wᵢ. The rule blocks on the
+ * name feature with the largest δᵢ (`_blocking.ts`): with the shipped rule (name 0.6, time 0.4,
+ * threshold 0.6) δ = 1/3, so two names that share a single word are candidates only when they
+ * have six words or fewer between them, and otherwise must share two (three from 13 words).
+ *
+ * Time: when the rule has time features and two different names of at most L words each cannot
+ * fire without them (wᵢ·(1 − 1/(2L)) + Rᵢ < θ'·W, since the Dice coefficient of two different
+ * lists of at most L words is at most 1 − 1/(2L)), every such pair that fires is less than the
+ * largest window apart: names are then also keyed by time bucket (the largest window, of the
+ * entity's first sighting; the engine re-indexes an entity whose first sighting moves) and look up
+ * their bucket and the two next to it, so only names seen around the same time are compared.
+ * Identical names meet at any distance, and names of more than L words (about 300,000 with the
+ * shipped weights) without time. Where no L ≥ 1 qualifies, names are not bucketed.
+ *
+ * Where no name feature has δᵢ > 0 (the other features can reach the threshold without it), every
+ * name feature keys each of its words, and any shared word makes a candidate.
  * @module
  */
 import { z } from "zod";
-import type { EntityView, Evaluation, Rule, RuleKind } from "./_types.ts";
+import type { EntityView, Evaluation, Rule, RuleKind, Side } from "./_types.ts";
+import { type Blocking, type DiceBlocker, diceBlocking } from "./_blocking.ts";
 import {
   dice,
   entityLabel,
@@ -92,7 +111,8 @@ const schema = z.strictObject({
   }
   const total = config.features.reduce((s, f) => s + f.weight, 0);
   const unindexed = total - indexed.reduce((s, f) => s + f.weight, 0);
-  if (unindexed > 0 && unindexed / total >= config.threshold) {
+  // Rounded as the score is: a share of 0.5999996 scores 0.6.
+  if (unindexed > 0 && Math.round((unindexed / total) * 1e6) / 1e6 >= config.threshold) {
     ctx.addIssue({
       code: "custom",
       path: ["threshold"],
@@ -142,6 +162,30 @@ function create(config: HeuristicConfig): Rule {
     return f.type === "same_value" ? Number(a === b) : dice(tokens[i](a), tokens[i](b));
   }
 
+  const plan = blockingPlan(config);
+  // The engine asks for keys, then probes, of the same entity: block it once.
+  let last: { memo: string; blocking: Blocking } | undefined;
+  function blocking(side: Side, e: EntityView): Blocking {
+    const values = features.map((f) => value(f, side, e));
+    const bucket = Math.floor(e.first_seen / plan.bucketMs);
+    const memo = `${side}\u0000${bucket}\u0000${JSON.stringify(values)}`;
+    if (last?.memo === memo) return last.blocking;
+    // Keys are prefixed with the feature's index so a token only meets the same feature's tokens.
+    const keys: string[] = [], probes: string[] = [];
+    features.forEach((f, i) => {
+      const v = values[i], blocker = plan.blockers[i];
+      if (v === undefined) return;
+      if (f.type === "same_value") keys.push(`${i}=${v}`), probes.push(`${i}=${v}`);
+      else if (blocker) {
+        const b = blocker(tokens[i](v), bucket);
+        keys.push(...b.keys.map((k) => `${i}:${k}`));
+        probes.push(...b.probes.map((k) => `${i}:${k}`));
+      }
+    });
+    last = { memo, blocking: { keys, probes } };
+    return last.blocking;
+  }
+
   return {
     id: config.id,
     kind: "heuristic",
@@ -150,15 +194,8 @@ function create(config: HeuristicConfig): Rule {
     right: config.right.entity,
     confidence: config.confidence,
     fields,
-    // Keys are prefixed with the feature's index so a token only meets the same feature's tokens.
-    keys(side, e) {
-      const keys = features.flatMap((f, i) => {
-        const v = value(f, side, e);
-        if (v === undefined) return [];
-        return f.type === "same_value" ? [`${i}=${v}`] : tokens[i](v).map((t) => `${i}:${t}`);
-      });
-      return [...new Set(keys)];
-    },
+    keys: (side, e) => blocking(side, e).keys,
+    probes: (side, e) => blocking(side, e).probes,
     evaluate(l, r): Evaluation | null {
       const detail: Record<string, number> = {};
       let sum = 0;
@@ -187,3 +224,59 @@ function create(config: HeuristicConfig): Rule {
 }
 
 export const heuristic: RuleKind<typeof schema> = { kind: "heuristic", schema, create };
+
+/** Rounding of the weighted score (6 decimals) can lift it by 5·10⁻⁷: the bounds allow 10⁻⁶. */
+const TOLERANCE = 1e-6;
+/** How each name feature is blocked (undefined: not keyed), and the time bucket width. */
+function blockingPlan(
+  config: HeuristicConfig,
+): { blockers: (DiceBlocker | undefined)[]; bucketMs: number } {
+  const { features } = config;
+  const total = features.reduce((s, f) => s + f.weight, 0);
+  const weight = (type: Feature["type"]) =>
+    features.filter((f) => f.type === type).reduce((s, f) => s + f.weight, 0);
+  const time = weight("time_proximity"), names = weight("name_similarity");
+  const target = (config.threshold - TOLERANCE) * total;
+  const windows = features.flatMap((f) => f.type === "time_proximity" ? [f.window_seconds] : []);
+  const bucketMs = windows.length ? Math.max(...windows) * 1000 : Infinity;
+  // δᵢ per name feature: its Dice bound when no same_value feature agrees.
+  const delta = features.map((f) =>
+    f.type === "name_similarity" ? (target - time - (names - f.weight)) / f.weight : -Infinity
+  );
+  const best = delta.indexOf(Math.max(...delta));
+  if (!(delta[best] > 0)) {
+    // Other features can reach the threshold without any one name: every name keys every word.
+    const plain = diceBlocking({ minDice: 0 });
+    return {
+      blockers: features.map((f) => f.type === "name_similarity" ? plain : undefined),
+      bucketMs,
+    };
+  }
+  const blocker = diceBlocking({
+    minDice: delta[best],
+    timeWords: timeWords(
+      features[best].weight,
+      names - features[best].weight,
+      target,
+      windows.length > 0,
+    ),
+  });
+  return { blockers: features.map((_, i) => i === best ? blocker : undefined), bucketMs };
+}
+
+/**
+ * The largest L such that two different names of at most L words each (Dice ≤ 1 − 1/(2L)) cannot
+ * reach the threshold without time proximity: w·(1 − 1/(2L)) + rest < target. Undefined when no
+ * L ≥ 1 is (or the rule has no time feature): then names are not bucketed by time.
+ */
+function timeWords(w: number, rest: number, target: number, time: boolean): number | undefined {
+  if (!time) return undefined;
+  if (w + rest < target) return Infinity;
+  const q = (target - rest) / w; // 1 − 1/(2L) < q
+  if (!(q > 0.5)) return undefined;
+  const holds = (l: number) => l >= 1 && w * (1 - 1 / (2 * l)) + rest < target;
+  // L < 1/(2(1 − q)); checked against the inequality itself, float noise aside.
+  let l = Math.min(Math.ceil(1 / (2 * (1 - q))), 1e9);
+  for (let i = 0; i < 4 && !holds(l); i++) l--;
+  return holds(l) ? l : undefined;
+}

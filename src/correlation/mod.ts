@@ -2,9 +2,10 @@
  * The correlation engine: indexed, symmetric, incremental.
  *
  * Per iteration, every rule keeps two hash indexes (blocking key → entity ids), one per side. When
- * an entity is new or changed, its keys are re-indexed and only the entities sharing a key on the
- * other side are evaluated, so the cost per event stays flat as an iteration grows, and a link
- * appears whichever side arrives first. Evidence is kept per pair and rule; a pair's link is the
+ * an entity is new or changed (its properties or its first sighting), it is re-indexed under its
+ * keys and evaluated only against the entities of the other side indexed under one of its probes
+ * (`Rule.probes`, by default its keys), so the cost per event depends on how many entities are
+ * alike, not on the size of the iteration, and a link appears whichever side arrives first. Evidence is kept per pair and rule; a pair's link is the
  * combination of its evidence (`max` or `noisy_or`), written only at or above `min_confidence`.
  * @module
  */
@@ -102,7 +103,10 @@ export function createEngine(policy: Policy): Engine {
         }
         const postings = index.postings.get(`${rule.id}\u0000${other}`);
         const candidates = new Set<string>();
-        for (const key of index.keysOf.get(entity.id)?.get(slot) ?? []) {
+        const probes = rule.probes
+          ? rule.probes(side, entity)
+          : index.keysOf.get(entity.id)?.get(slot);
+        for (const key of probes ?? []) {
           for (const id of postings?.get(key) ?? []) if (id !== entity.id) candidates.add(id);
         }
         for (const id of candidates) {
@@ -169,8 +173,14 @@ function reindex(index: CorrelationIndex, slot: string, id: string, keys: string
   if (!postings) index.postings.set(slot, postings = new Map());
   let mine = index.keysOf.get(id);
   if (!mine) index.keysOf.set(id, mine = new Map());
-  for (const key of mine.get(slot) ?? []) postings.get(key)?.delete(id);
   const unique = [...new Set(keys)];
+  const old = mine.get(slot);
+  // Most updates change a status, not a name: the keys stay.
+  if (old && old.length === unique.length && old.every((k, i) => k === unique[i])) return;
+  for (const key of old ?? []) {
+    const ids = postings.get(key);
+    if (ids?.delete(id) && ids.size === 0) postings.delete(key);
+  }
   for (const key of unique) {
     let ids = postings.get(key);
     if (!ids) postings.set(key, ids = new Set());
