@@ -144,23 +144,24 @@ export async function lag(admin: Admin, group: string, topics: string[]): Promis
   return Number(behind);
 }
 
-/** Delete the iterations' graph (store labels only), in transactions of 10,000 nodes. */
+/** Delete the iterations' graph (identity nodes and their versions), in transactions. */
 export async function deleteIterations(driver: Driver, ids: string[]): Promise<number> {
   let deleted = 0;
-  for (const label of ["NodeVersion", "Entity"]) {
-    for (let i = 0; i < ids.length; i += 2000) {
-      const session = driver.session();
-      try {
-        const r = await session.run(
-          `MATCH (n:${label}) WHERE n.iteration_id IN $ids
-           CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS
-           RETURN count(*) AS n`,
-          { ids: ids.slice(i, i + 2000) },
-        );
-        deleted += Number(r.records[0]?.get("n") ?? 0);
-      } finally {
-        await session.close();
-      }
+  for (let i = 0; i < ids.length; i += 2000) {
+    const session = driver.session();
+    try {
+      const r = await session.run(
+        `MATCH (e:Entity) WHERE e.iteration_id IN $ids
+         CALL (e) {
+           OPTIONAL MATCH (v:NodeVersion)-[:VERSION_OF]->(e)
+           DETACH DELETE v, e
+         } IN TRANSACTIONS OF 2000 ROWS
+         RETURN count(*) AS n`,
+        { ids: ids.slice(i, i + 2000) },
+      );
+      deleted += Number(r.records[0]?.get("n") ?? 0);
+    } finally {
+      await session.close();
     }
   }
   return deleted;

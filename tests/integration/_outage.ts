@@ -131,9 +131,12 @@ export async function deleteFromNeo4j(iterations: string[]) {
   const { default: neo4j } = await import("neo4j-driver");
   const driver = neo4j.driver(SERVICES.neo4j);
   try {
-    await driver.executeQuery("MATCH (n) WHERE n.iteration_id IN $ids DETACH DELETE n", {
-      ids: iterations,
-    });
+    await driver.executeQuery(
+      "MATCH (n:Entity) WHERE n.iteration_id IN $ids OPTIONAL MATCH (v:NodeVersion)-[:VERSION_OF]->(n) DETACH DELETE v, n",
+      {
+        ids: iterations,
+      },
+    );
   } finally {
     await driver.close();
   }

@@ -80,7 +80,7 @@ serviceTest(
       assert.deepEqual((await observe(spec, corpus)).checksum, embedded);
     } finally {
       await driver.executeQuery(
-        "MATCH (n) WHERE n.iteration_id STARTS WITH $prefix DETACH DELETE n",
+        "MATCH (n:Entity) WHERE n.iteration_id STARTS WITH $prefix OPTIONAL MATCH (v:NodeVersion)-[:VERSION_OF]->(n) DETACH DELETE v, n",
         { prefix },
       ).catch(() => {});
       await driver.close();

@@ -136,9 +136,12 @@ serviceTest(
     } finally {
       await neo.close();
       const driver = (await import("neo4j-driver")).default.driver(SERVICES.neo4j);
-      await driver.executeQuery("MATCH (n {iteration_id: $iteration}) DETACH DELETE n", {
-        iteration,
-      }).catch(() => {});
+      await driver.executeQuery(
+        "MATCH (n:Entity {iteration_id: $iteration}) OPTIONAL MATCH (v:NodeVersion)-[:VERSION_OF]->(n) DETACH DELETE v, n",
+        {
+          iteration,
+        },
+      ).catch(() => {});
       await driver.close();
       await sql.unsafe(`DROP SCHEMA IF EXISTS ${name} CASCADE`).catch(() => {});
       await sql.end();

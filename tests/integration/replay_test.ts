@@ -63,7 +63,7 @@ serviceTest(
         graphChecksum(neo, options);
       const wipe = async () => {
         await driver.executeQuery(
-          "MATCH (n) WHERE n.iteration_id STARTS WITH $prefix DETACH DELETE n",
+          "MATCH (n:Entity) WHERE n.iteration_id STARTS WITH $prefix OPTIONAL MATCH (v:NodeVersion)-[:VERSION_OF]->(n) DETACH DELETE v, n",
           { prefix },
         );
         for (const t of ["dde", "bdv", "acc"]) {
@@ -161,7 +161,7 @@ serviceTest(
     } finally {
       await neo.close();
       await driver.executeQuery(
-        "MATCH (n) WHERE n.iteration_id STARTS WITH $prefix DETACH DELETE n",
+        "MATCH (n:Entity) WHERE n.iteration_id STARTS WITH $prefix OPTIONAL MATCH (v:NodeVersion)-[:VERSION_OF]->(n) DETACH DELETE v, n",
         { prefix },
       ).catch(() => {});
       await driver.close();

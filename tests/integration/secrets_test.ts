@@ -268,9 +268,12 @@ secretsTest(
       assertNoSecret(sasl.out, "the SASL run");
       assertNoSecret(JSON.stringify(letters.map((l) => [l.key, text(l.value), l.headers])), "DLQ");
     } finally {
-      await driver.executeQuery("MATCH (n {iteration_id: $iteration}) DETACH DELETE n", {
-        iteration,
-      });
+      await driver.executeQuery(
+        "MATCH (n:Entity {iteration_id: $iteration}) OPTIONAL MATCH (v:NodeVersion)-[:VERSION_OF]->(n) DETACH DELETE v, n",
+        {
+          iteration,
+        },
+      );
       await driver.close();
       await sql.unsafe(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
       await sql.end();

@@ -67,7 +67,7 @@ serviceTest(
     const driver = neo4j.driver(SERVICES.neo4j);
     const cleanNeo4j = () =>
       driver.executeQuery(
-        "MATCH (n) WHERE n.iteration_id IN $ids DETACH DELETE n",
+        "MATCH (n:Entity) WHERE n.iteration_id IN $ids OPTIONAL MATCH (v:NodeVersion)-[:VERSION_OF]->(n) DETACH DELETE v, n",
         { ids: ["it-0001", "it-0002", "it-0003"] },
       );
     await cleanNeo4j();

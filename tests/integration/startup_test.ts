@@ -184,8 +184,15 @@ serviceTest(
       assert.equal(made.code, 0, text(made.stderr));
 
       const started = Date.now();
-      const out = await ics(env, ["run", ...common, "--state", join(setup.dir, "state")])
-        .output();
+      // No endpoint: port 8000 may be another run's (tests run side by side).
+      const out = await ics(env, [
+        "run",
+        ...common,
+        "--state",
+        join(setup.dir, "state"),
+        "--metrics-port",
+        "0",
+      ]).output();
       const stderr = text(out.stderr);
       assert.equal(out.code, 3, stderr);
       assert.match(
