@@ -134,9 +134,32 @@ export interface VersionQuery {
   history?: boolean;
 }
 
+/**
+ * Fencing: a writer's claims on the parts of the input it owns (a consumer group's partitions),
+ * each with the epoch its claim got. A write carrying a fence is refused ({@link FencedError})
+ * when another writer has claimed one of those parts since: a stalled previous owner cannot write
+ * over the iterations the next owner rebuilt.
+ */
+export interface Fence {
+  /** Who writes: one id per running pipeline. */
+  owner: string;
+  /** Part → the epoch this owner's claim of it got. */
+  claims: Record<string, number>;
+}
+
 export interface GraphStore extends Lifecycle {
-  /** Apply a batch of changes atomically and idempotently. */
-  write(changes: GraphChanges): Promise<void>;
+  /**
+   * Apply a batch of changes atomically and idempotently. With a fence, only while every claim
+   * still holds (checked inside the same transaction), else it throws FencedError and writes
+   * nothing.
+   */
+  write(changes: GraphChanges, fence?: Fence): Promise<void>;
+  /**
+   * Claim parts of the input for `owner`: each claim gets an epoch above every earlier claim of
+   * that part, and fences every earlier claimant out. Stores shared by several runners implement
+   * it (Neo4j); a store only one runner writes (SQLite, locked) needs no fencing.
+   */
+  claim?(parts: string[], owner: string): Promise<Record<string, number>>;
   /**
    * Believed versions of the given iterations, node versions with their `observations` (to
    * rebuild the graph model's state).

@@ -17,3 +17,11 @@ export class RetriableError extends Error {
 export class PermanentError extends Error {
   override name = "PermanentError";
 }
+
+/**
+ * A write refused because the writer no longer owns the input it came from: another runner has
+ * claimed it since (see `Fence`). The batch is not committed; its next owner reads it again.
+ */
+export class FencedError extends Error {
+  override name = "FencedError";
+}

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Envelope } from "../core/types.ts";
+import type { Fence } from "../core/component.ts";
 import { PermanentError } from "../core/errors.ts";
 import { fault } from "../core/fault.ts";
 import { deadLetter } from "../dead_letters/mod.ts";
@@ -45,12 +46,19 @@ export async function write(
   p: Pipeline,
   call: Call,
   model: Model,
-  batch: { events: Envelope[]; applied: Applied; stats: Stats; trace: BatchTrace; dead: Letters },
+  batch: {
+    events: Envelope[];
+    applied: Applied;
+    stats: Stats;
+    trace: BatchTrace;
+    dead: Letters;
+    fence?: Fence;
+  },
 ): Promise<Written> {
-  const { events, applied, stats, trace } = batch;
+  const { events, applied, stats, trace, fence } = batch;
   const { changes } = applied.applied;
   const results = await Promise.allSettled([
-    trace.time("write_graph", () => call("graph", () => p.graph.write(changes))),
+    trace.time("write_graph", () => call("graph", () => p.graph.write(changes, fence))),
     trace.time("write_metrics", () => call("metrics", () => p.metrics.write(events, stats))),
   ]);
   fault("sinks");
@@ -66,10 +74,10 @@ async function refused(
   p: Pipeline,
   call: Call,
   model: Model,
-  batch: { events: Envelope[]; stats: Stats; dead: Letters },
+  batch: { events: Envelope[]; stats: Stats; dead: Letters; fence?: Fence },
   error: PermanentError,
 ): Promise<Written> {
-  const { events, stats } = batch;
+  const { events, stats, fence } = batch;
   p.ctx.log(
     "warn",
     `${error.message}; writing the batch's ${events.length} events in smaller groups ` +
@@ -85,7 +93,7 @@ async function refused(
       observed(p.mapper, group),
     );
     try {
-      await call("graph", () => p.graph.write(applied.changes));
+      await call("graph", () => p.graph.write(applied.changes, fence));
       await call("metrics", () => p.metrics.write(group, { ...stats, received: group.length }));
     } catch (error) {
       if (error instanceof PermanentError) model.rebuild();

@@ -32,12 +32,13 @@
  * (`_write.ts`).
  * @module
  */
-import type { DedupEntry, SourceBatch } from "../core/component.ts";
+import type { DedupEntry, Fence, SourceBatch } from "../core/component.ts";
 import type { DeadLetter, Envelope, RawRecord } from "../core/types.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 import type { BatchTrace } from "../telemetry/tracing.ts";
 import { fault } from "../core/fault.ts";
+import { FencedError } from "../core/errors.ts";
 import type { Pipeline } from "./_compile.ts";
 import { createCall } from "./_call.ts";
 import { type Correlation, correlation, rebuilt } from "./_correlation.ts";
@@ -49,6 +50,7 @@ import { map, type Observed } from "./_map.ts";
 import { type Applied, correlate } from "./_correlate.ts";
 import { type Model, write } from "./_write.ts";
 import { commit, count } from "./_commit.ts";
+import { fenceOf, type Fencing, fencing } from "./_fence.ts";
 
 export { compile, type CompileOptions, lockGraphState, type Pipeline } from "./_compile.ts";
 export { countingNearMisses } from "./_correlation.ts";
@@ -78,6 +80,8 @@ interface Processed {
   dead: Letters;
   /** The dedup entries of `observed.events`, committed once the batch is written. */
   keys: DedupEntry[];
+  /** The claims its graph writes carry (a log source's batch; `_fence.ts`). */
+  fence?: Fence;
   started: number;
   trace: BatchTrace;
 }
@@ -85,6 +89,7 @@ interface Processed {
 /** What the producer (source → process) and the writer (→ sinks) of a run share. */
 interface Flow extends Model {
   pending: Pending;
+  fencing: Fencing;
   /** Batches taken from the source and not yet written. */
   inFlight: number;
   /** Resolves once at most `n` batches are in flight; rejects if the writer failed. */
@@ -108,6 +113,7 @@ export async function run(
   let failure: { error: unknown } | undefined;
   const flow: Flow = {
     pending: pending(),
+    fencing: fencing(),
     inFlight: 0,
     async settled(n) {
       while (this.inFlight > n) {
@@ -133,6 +139,7 @@ export async function run(
         if (next || moved) await flow.settled(0);
         if (next) current = swapped(p, current, next);
         else if (moved) flow.rebuild();
+        if (moved) flow.fencing.claims.clear(); // this assignment's parts are claimed anew
         flow.inFlight++;
         await queue.put(await processBatch(p, call, flow, batch));
         if (signal.aborted) break;
@@ -194,6 +201,8 @@ async function processBatch(
   stage();
 
   stage = trace.stage("correlate");
+  // Claimed before the iterations are loaded: a previous owner's late write is refused from now.
+  const fence = await fenceOf(p, call, flow.fencing, batch);
   if (flow.correlatedUnder !== flow.current().generation) {
     await flow.settled(1); // the batches before this one are applied to the new model first
     flow.correlatedUnder = flow.current().generation;
@@ -202,7 +211,7 @@ async function processBatch(
   stage();
 
   const keys = hold(p, flow.pending, observed.events, collided);
-  return { batch, observed, applied, dead, keys, started, trace };
+  return { batch, observed, applied, dead, keys, fence, started, trace };
 }
 
 /** graph ∥ metrics → dead letters + source ack → dedup keys; then count what it did. */
@@ -223,7 +232,13 @@ async function writeBatch(
       received: item.batch.records.length,
       elapsed_ms: performance.now() - item.started,
     };
-    const written = await write(p, call, flow, { ...item, events: item.observed.events, stats });
+    let written;
+    try {
+      written = await write(p, call, flow, { ...item, events: item.observed.events, stats });
+    } catch (error) {
+      if (!(error instanceof FencedError)) throw error;
+      return fenced(p, flow, item, error);
+    }
     const dead = item.dead.list();
     const held = new Set(written.events);
     const keys = item.keys.filter((_, i) => held.has(item.observed.events[i]));
@@ -236,6 +251,25 @@ async function writeBatch(
     trace.end(error); // the batch fails: its span ends with the error
     throw error;
   }
+}
+
+/**
+ * The batch's parts were claimed by another runner (the group moved them while this one was
+ * stalled): nothing of it is committed, and its next owner reads it again. The model applied it:
+ * rebuilt from the store.
+ */
+function fenced(p: Pipeline, flow: Flow, item: Processed, error: FencedError) {
+  p.ctx.log(
+    "warn",
+    `batch of ${item.batch.records.length} records not committed: ${error.message}`,
+    {
+      component: "graph",
+    },
+  );
+  flow.rebuild();
+  release(flow.pending, item.keys);
+  item.trace.end(error);
+  return { events: [], dead: [] };
 }
 
 /** A new correlation policy, between batches (every batch in flight is written). */

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import neo4j from "neo4j-driver";
 import type { GraphStore } from "../../src/core/component.ts";
 import type { Version } from "../../src/core/types.ts";
-import { RetriableError } from "../../src/core/errors.ts";
+import { FencedError, RetriableError } from "../../src/core/errors.ts";
 import { openNeo4jGraph, schema } from "../../src/sinks/neo4j_graph/mod.ts";
 import { entityId } from "../../src/graph/mod.ts";
 import { graphStoreContract, history } from "../graph_store_contract.ts";
@@ -108,7 +108,43 @@ neo4jTest(
 );
 
 neo4jTest(
-  "neo4j graph keeps no index on versions: its schema is Entity.id and Entity.iteration_id",
+  "neo4j graph refuses the write of a runner whose claim another one took over",
+  async (prefix) => {
+    const a = await openNeo4jGraph(config());
+    const b = await openNeo4jGraph(config());
+    try {
+      const [first, second] = history(prefix);
+      const part = `${prefix}group/0`;
+      const claimA = await a.claim!([part], "runner-a");
+      const fenceA = { owner: "runner-a", claims: claimA };
+      await a.write(first, fenceA); // A owns the part: written
+      // The group moves the part to B, which claims it; A, stalled meanwhile, then writes.
+      const claimB = await b.claim!([part], "runner-b");
+      assert.equal(claimB[part], claimA[part] + 1);
+      await assert.rejects(
+        a.write(second, fenceA),
+        (e: Error) => e instanceof FencedError && e.message.includes(part),
+      );
+      const written = mine(prefix, await a.query({ history: true }));
+      assert.equal(written.length, first.opened.length, "nothing of the refused batch");
+      await b.write(second, { owner: "runner-b", claims: claimB }); // the new owner writes
+      assert.ok(mine(prefix, await b.query({ history: true })).length > written.length);
+      // Unfenced writes (a file source, a tool) are not affected.
+      await a.write(second);
+    } finally {
+      await a.close();
+      await b.close();
+      const driver = openDriver();
+      await driver.executeQuery("MATCH (l:IcsLease) WHERE l.part STARTS WITH $prefix DELETE l", {
+        prefix,
+      });
+      await driver.close();
+    }
+  },
+);
+
+neo4jTest(
+  "neo4j graph keeps no index on versions: Entity.id, Entity.iteration_id and the leases",
   async () => {
     const driver = openDriver();
     try {
@@ -124,6 +160,7 @@ neo4jTest(
       assert.deepEqual(records.map((r) => r.get("name")), [
         "ics_entity_id",
         "ics_entity_iteration_id",
+        "ics_lease_part",
       ]);
     } finally {
       await driver.close();

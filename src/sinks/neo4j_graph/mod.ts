@@ -35,9 +35,9 @@
 import { z } from "zod";
 // The client is loaded on first use: the embedded target never pays for it.
 import type { Driver, ManagedTransaction } from "neo4j-driver";
-import type { ComponentDef, GraphStore, VersionQuery } from "../../core/component.ts";
+import type { ComponentDef, Fence, GraphStore, VersionQuery } from "../../core/component.ts";
 import type { GraphChanges, Version } from "../../core/types.ts";
-import { PermanentError, RetriableError } from "../../core/errors.ts";
+import { FencedError, PermanentError, RetriableError } from "../../core/errors.ts";
 import { readConfigFile, readSecret, redact } from "../../core/secrets.ts";
 import {
   conditions,
@@ -106,8 +106,10 @@ export const neo4jGraph: ComponentDef<typeof schema, GraphStore> = {
 const SCHEMA = [
   "CREATE CONSTRAINT ics_entity_id IF NOT EXISTS FOR (x:Entity) REQUIRE x.id IS UNIQUE",
   "CREATE INDEX ics_entity_iteration_id IF NOT EXISTS FOR (x:Entity) ON (x.iteration_id)",
+  // One lease per part of the input (a consumer group's partition) a runner claims: fencing.
+  "CREATE CONSTRAINT ics_lease_part IF NOT EXISTS FOR (x:IcsLease) REQUIRE x.part IS UNIQUE",
 ];
-const KEEP = new Set(["ics_entity_id", "ics_entity_iteration_id"]);
+const KEEP = new Set(["ics_entity_id", "ics_entity_iteration_id", "ics_lease_part"]);
 
 /** Connect, check the server and create the schema; RetriableError when it is unreachable. */
 export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphStore> {
@@ -170,9 +172,49 @@ const REL_VERSION = (type: string) =>
 class Neo4jGraph implements GraphStore {
   constructor(readonly driver: Driver, readonly config: Neo4jGraphConfig) {}
 
-  async write(changes: GraphChanges): Promise<void> {
+  async write(changes: GraphChanges, fence?: Fence): Promise<void> {
     const plan = planWrite(changes);
-    await this.#session("WRITE", (tx) => this.#apply(tx, plan));
+    await this.#session("WRITE", async (tx) => {
+      if (fence) await this.#check(tx, fence);
+      await this.#apply(tx, plan);
+    });
+  }
+
+  /**
+   * Claim parts for an owner: each lease's epoch goes up by one. Its write lock makes a claim
+   * and a fenced write of the same part wait for each other: whichever commits second sees the
+   * other's effect.
+   */
+  async claim(parts: string[], owner: string): Promise<Record<string, number>> {
+    if (parts.length === 0) return {};
+    const rows = await this.#session("WRITE", async (tx) =>
+      (await tx.run(
+        `UNWIND $parts AS part
+         MERGE (l:IcsLease {part: part})
+         SET l.epoch = coalesce(l.epoch, 0) + 1, l.owner = $owner, l.claimed_at = timestamp()
+         RETURN l.part AS part, l.epoch AS epoch`,
+        { parts, owner },
+      )).records.map((r) => [r.get("part") as string, r.get("epoch") as number] as const));
+    return Object.fromEntries(rows);
+  }
+
+  /** Inside the write: every claim still holds (the lease is locked until the write commits). */
+  async #check(tx: ManagedTransaction, fence: Fence) {
+    const claims = Object.entries(fence.claims).map(([part, epoch]) => ({ part, epoch }));
+    if (claims.length === 0) return;
+    const lost = (await tx.run(
+      `UNWIND $claims AS c
+       MATCH (l:IcsLease {part: c.part})
+       SET l.written_at = timestamp()
+       WITH l, c WHERE l.owner <> $owner OR l.epoch <> c.epoch
+       RETURN l.part AS part, l.owner AS owner, l.epoch AS epoch`,
+      { claims, owner: fence.owner },
+    )).records.map((r) => `"${r.get("part")}" (now epoch ${r.get("epoch")})`);
+    if (lost.length) {
+      throw new FencedError(
+        `another runner claimed ${lost.join(", ")} since this one did: its write is refused`,
+      );
+    }
   }
 
   async #apply(tx: ManagedTransaction, plan: WritePlan) {
