@@ -34,7 +34,7 @@
 import { Kafka, logLevel } from "kafkajs";
 import neo4j from "neo4j-driver";
 import { loadSpec } from "../src/spec/mod.ts";
-import { createRegistry } from "../src/registry/mod.ts";
+import { createRegistry } from "../src/schema_registry/mod.ts";
 import { produce } from "../src/cli/produce.ts";
 import { ensureTopics } from "../src/cli/topics.ts";
 import { createDecoder } from "../src/codecs/mod.ts";

@@ -110,7 +110,7 @@ export async function openGraph(
 ): Promise<GraphStore> {
   const t = targetOf(spec, target).target;
   const ctx = { stateDir: resolve(state ?? ".ics"), specDir: spec.dir, log: () => {} };
-  return await createComponent<GraphStore>(graphStores, t.graph, ctx);
+  return await createComponent(graphStores, t.graph, ctx);
 }
 
 /**

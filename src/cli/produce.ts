@@ -5,7 +5,7 @@ import type { CompiledSpec } from "../spec/mod.ts";
 import type { RawRecord } from "../core/types.ts";
 import { createDecoder } from "../codecs/mod.ts";
 import { encode } from "../codecs/confluent.ts";
-import { createRegistry, type Registry, valueSubject } from "../registry/mod.ts";
+import { createRegistry, type Registry, valueSubject } from "../schema_registry/mod.ts";
 import { createKafka, type Kafka, kafkaError, partitioner } from "../kafka/mod.ts";
 import { load } from "./_common.ts";
 import { cliLog, fileLines, KAFKA, kafkaTarget } from "./_kafka.ts";

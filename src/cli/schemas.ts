@@ -1,7 +1,12 @@
 /** `ics schemas`: the local stream schemas against the schema registry. */
 import type { CompiledSpec } from "../spec/mod.ts";
 import { UserError } from "../core/errors.ts";
-import { createRegistry, evolutionProblem, type Registry, valueSubject } from "../registry/mod.ts";
+import {
+  createRegistry,
+  evolutionProblem,
+  type Registry,
+  valueSubject,
+} from "../schema_registry/mod.ts";
 import { load } from "./_common.ts";
 import { KAFKA, kafkaTarget } from "./_kafka.ts";
 import { command } from "./_command.ts";

@@ -18,8 +18,8 @@
 import avro from "avsc";
 import { Buffer } from "node:buffer";
 import type { RawRecord } from "../core/types.ts";
-import type { Registry } from "../registry/mod.ts";
-import { RegistryError } from "../registry/mod.ts";
+import type { Registry } from "../schema_registry/mod.ts";
+import { RegistryError } from "../schema_registry/mod.ts";
 import { type Resolver, resolverOf } from "./avro.ts";
 
 export const MAGIC_BYTE = 0;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import avro from "avsc";
 import type { RawRecord } from "../core/types.ts";
-import { RegistryError } from "../registry/mod.ts";
+import { RegistryError } from "../schema_registry/mod.ts";
 import { RetriableError } from "../core/errors.ts";
 import {
   type ConfluentDecoded,

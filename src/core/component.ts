@@ -187,15 +187,25 @@ export interface DeadLetterQueue extends Lifecycle {
 }
 
 /**
- * Create the component that a config's `type:` names from a role's registry. (The registry lookup
- * is sound, since the spec schema's unions are built from the same registries, but TypeScript
- * cannot follow a union through an indexed access.)
+ * A role's registry seen by the configs it accepts: under each `type:` name, a component that
+ * creates a `T` from the config of that type. (`create` is a property, not a method, so its
+ * parameters are checked strictly: a context missing what a component needs does not compile.)
  */
-export function createComponent<T, Extra = unknown>(
-  registry: Record<string, { create(config: never, ctx: never): Promise<T> }>,
-  config: { type: string },
+type Registry<Configs, T, Extra> = {
+  [K in keyof Configs]: { create: (config: Configs[K], ctx: Context & Extra) => Promise<T> };
+};
+
+/**
+ * Create the component that a config's `type:` names from a role's registry. A registry's keys
+ * are its components' `type:` names, so the config of type `K` is the config `registry[K]`
+ * creates from (the spec schema's unions are built from the same registries). `T` comes from
+ * the caller's expected type: write `Promise<GraphStore>` where the call is returned.
+ */
+export function createComponent<Configs, K extends keyof Configs, T, Extra>(
+  registry: Registry<Configs, T, Extra>,
+  config: Configs[K] & { type: K },
   ctx: Context & Extra,
 ): Promise<T> {
-  const def = registry[config.type] as unknown as ComponentDef<z.ZodType, T, Extra>;
-  return def.create(config, ctx);
+  const type: K = config.type;
+  return registry[type].create(config, ctx);
 }

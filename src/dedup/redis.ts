@@ -21,6 +21,13 @@ import type { Redis } from "ioredis";
 import type { ComponentDef, Context, DedupStore, DedupVerdict } from "../core/component.ts";
 import { RetriableError } from "../core/errors.ts";
 import { readConfigFile, readSecret, redact, redactError } from "../core/secrets.ts";
+import {
+  caFile,
+  commandTimeout,
+  connectTimeout,
+  notBothPasswords,
+  passwordFields,
+} from "../core/connection.ts";
 
 export const schema = z.strictObject({
   type: z.literal("redis").describe("Keep idempotency keys in Redis."),
@@ -32,30 +39,14 @@ export const schema = z.strictObject({
   username: z.string().min(1).optional().describe(
     "ACL user (Redis 6+); default: the URL's, else the default user.",
   ),
-  password: z.string().optional().describe(
-    'Password, from the environment: "${REDIS_PASSWORD}" (or use password_file); overrides ' +
-      "one in the URL.",
-  ),
-  password_file: z.string().min(1).optional().describe(
-    "File holding the password (e.g. /run/secrets/redis); relative to the spec's folder.",
-  ),
-  ca_file: z.string().min(1).optional().describe(
-    "PEM file of the CA that signed the server's certificate (rediss:// only); default: the " +
-      "system CAs.",
-  ),
+  ...passwordFields("redis", { overridesUrl: true }),
+  ca_file: caFile(" (rediss:// only); default: the system CAs"),
   key_prefix: z.string().default("ics:dedup:").describe(
     "Prepended to every idempotency key, so several pipelines can share one Redis.",
   ),
-  connect_timeout_ms: z.number().int().min(1).default(5000).describe(
-    "How long to wait for the connection before the call fails (and is retried).",
-  ),
-  command_timeout_ms: z.number().int().min(1).default(5000).describe(
-    "How long to wait for a reply before the call fails (and is retried).",
-  ),
-}).refine((c) => !(c.password !== undefined && c.password_file !== undefined), {
-  message: "give the password as password or password_file, not both",
-  path: ["password_file"],
-}).refine((c) => !c.ca_file || c.url.startsWith("rediss://"), {
+  connect_timeout_ms: connectTimeout(5000),
+  command_timeout_ms: commandTimeout(5000),
+}).check(notBothPasswords).refine((c) => !c.ca_file || c.url.startsWith("rediss://"), {
   message: 'ca_file needs a TLS URL ("rediss://")',
   path: ["ca_file"],
 }).describe("Keep idempotency keys in Redis, with a TTL (shared by every runner instance).");

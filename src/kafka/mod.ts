@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { Kafka, KafkaConfig, SASLOptions } from "kafkajs";
 import { RetriableError } from "../core/errors.ts";
 import { readSecret, readTls, redact } from "../core/secrets.ts";
+import { caFile, onePassword, passwordFields } from "../core/connection.ts";
 import type { Context } from "../core/component.ts";
 
 export type { Kafka };
@@ -54,21 +55,12 @@ export const connectionFields = {
   sasl: z.strictObject({
     mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).describe("SASL mechanism."),
     username: z.string().min(1).describe("SASL user name."),
-    password: z.string().optional().describe(
-      'SASL password, from the environment: "${KAFKA_PASSWORD}" (or use password_file).',
-    ),
-    password_file: z.string().min(1).optional().describe(
-      "File holding the SASL password (e.g. /run/secrets/kafka); relative to the spec's folder.",
-    ),
-  }).refine((s) => (s.password === undefined) !== (s.password_file === undefined), {
-    message: "give the SASL password as password or password_file (exactly one)",
-  }).optional().describe("SASL authentication; absent: none."),
+    ...passwordFields("kafka", { what: "SASL password" }),
+  }).check(onePassword("SASL password")).optional().describe("SASL authentication; absent: none."),
   ssl: z.union([
     z.boolean(),
     z.strictObject({
-      ca_file: z.string().min(1).optional().describe(
-        "PEM file of the CA that signed the brokers' certificates; default: the system CAs.",
-      ),
+      ca_file: caFile("; default: the system CAs", "the brokers' certificates"),
       cert_file: z.string().min(1).optional().describe("PEM client certificate (mutual TLS)."),
       key_file: z.string().min(1).optional().describe("PEM private key of cert_file."),
     }).refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {

@@ -154,26 +154,19 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     // source applies max_event_bytes while it reads (an over-long line is never held whole).
     const source = await open(
       "source",
-      () =>
-        createComponent<
-          Source,
-          { streamTopics: Record<string, string>; telemetry: Telemetry; maxEventBytes: number }
-        >(
-          sources,
-          sourceConfig,
-          {
-            ...of("source"),
-            streamTopics,
-            telemetry,
-            maxEventBytes: spec.spec.validation.max_event_bytes,
-          },
-        ),
+      (): Promise<Source> =>
+        createComponent(sources, sourceConfig, {
+          ...of("source"),
+          streamTopics,
+          telemetry,
+          maxEventBytes: spec.spec.validation.max_event_bytes,
+        }),
       true,
     );
     let dedup = await open(
       "dedup",
-      () =>
-        createComponent<DedupStore, { ttl_seconds: number }>(dedupStores, t.dedup, {
+      (): Promise<DedupStore> =>
+        createComponent(dedupStores, t.dedup, {
           ...of("dedup"),
           ttl_seconds: spec.spec.dedup.ttl_seconds,
         }),
@@ -184,15 +177,15 @@ export async function compile(spec: CompiledSpec, options: CompileOptions = {}):
     }
     const graph = await open(
       "graph",
-      () => createComponent<GraphStore>(graphStores, t.graph, of("graph")),
+      (): Promise<GraphStore> => createComponent(graphStores, t.graph, of("graph")),
     );
     const metrics = await open(
       "metrics",
-      () => createComponent<MetricsStore>(metricsStores, t.metrics, of("metrics")),
+      (): Promise<MetricsStore> => createComponent(metricsStores, t.metrics, of("metrics")),
     );
     const dlq = await open(
       "dlq",
-      () => createComponent<DeadLetterQueue>(deadLetterQueues, t.dlq, of("dlq")),
+      (): Promise<DeadLetterQueue> => createComponent(deadLetterQueues, t.dlq, of("dlq")),
     );
     const tracer = createTracer(telemetry, {
       config: spec.spec.observability.tracing,

@@ -19,6 +19,7 @@ import type { Envelope } from "../core/types.ts";
 import { PermanentError, RetriableError } from "../core/errors.ts";
 import { sha256 } from "../core/hash.ts";
 import { readConfigFile, readSecret, redact } from "../core/secrets.ts";
+import { caFile, connectTimeout, notBothPasswords, passwordFields } from "../core/connection.ts";
 
 export const schema = z.strictObject({
   type: z.literal("postgres").describe("Write event metrics to Postgres (TimescaleDB if present)."),
@@ -27,33 +28,20 @@ export const schema = z.strictObject({
       "Connection URL: postgres://user[:password]@host:port/database[?sslmode=require]; a " +
         'password in it must come from the environment ("${POSTGRES_URL}").',
     ),
-  password: z.string().optional().describe(
-    'Password, from the environment: "${POSTGRES_PASSWORD}" (or use password_file); ' +
-      "overrides one in the URL.",
-  ),
-  password_file: z.string().min(1).optional().describe(
-    "File holding the password (e.g. /run/secrets/postgres); relative to the spec's folder.",
-  ),
+  ...passwordFields("postgres", { overridesUrl: true }),
   sslmode: z.enum(["disable", "prefer", "require", "verify-full"]).optional().describe(
     "TLS as libpq's sslmode: prefer and require encrypt without verifying the server; " +
       "verify-full checks its certificate (against ca_file, else the system CAs) and host " +
       "name. Unset: the URL's ?sslmode=, else no TLS.",
   ),
-  ca_file: z.string().min(1).optional().describe(
-    "PEM file of the CA that signed the server's certificate (implies sslmode verify-full).",
-  ),
+  ca_file: caFile(" (implies sslmode verify-full)"),
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case SQL identifier")
     .default("public").describe("Database schema of the metric tables; created if missing."),
   retention_days: z.number().int().min(1).default(30).describe(
     "Metric rows older than this many days are removed.",
   ),
-  connect_timeout_ms: z.number().int().min(1).default(10_000).describe(
-    "How long to wait for a connection before the call fails (and is retried).",
-  ),
-}).refine((c) => !(c.password !== undefined && c.password_file !== undefined), {
-  message: "give the password as password or password_file, not both",
-  path: ["password_file"],
-}).refine((c) => !(c.ca_file && c.sslmode && c.sslmode !== "verify-full"), {
+  connect_timeout_ms: connectTimeout(10_000),
+}).check(notBothPasswords).refine((c) => !(c.ca_file && c.sslmode && c.sslmode !== "verify-full"), {
   message: "ca_file verifies the server: it needs sslmode verify-full (or no sslmode)",
   path: ["ca_file"],
 }).describe("Event metrics in Postgres: plain tables and views, or TimescaleDB hypertables.");

@@ -16,7 +16,7 @@ import {
   type KafkaQueueConfig,
 } from "../dead_letters/mod.ts";
 import { createKafka, kafkaError } from "../kafka/mod.ts";
-import { createRegistry } from "../registry/mod.ts";
+import { createRegistry } from "../schema_registry/mod.ts";
 import { createSchemaCache, type SchemaCache } from "../codecs/confluent.ts";
 import { createKafkaSource, schema as kafkaSourceSchema } from "./kafka.ts";
 

@@ -33,7 +33,7 @@ import type { ComponentDef, Context, Source, SourceBatch } from "../core/compone
 import type { RawRecord } from "../core/types.ts";
 import { UserError } from "../core/errors.ts";
 import { connectionFields, createKafka, type Kafka, kafkaError } from "../kafka/mod.ts";
-import { createRegistry, valueSubject } from "../registry/mod.ts";
+import { createRegistry, valueSubject } from "../schema_registry/mod.ts";
 import { createSchemaCache, type WriterSchemas } from "../codecs/confluent.ts";
 import { handoff } from "./_handoff.ts";
 import { type Drain, planDrain } from "./_kafka_drain.ts";

@@ -3,6 +3,8 @@ import { file } from "./file.ts";
 import { kafka } from "./kafka.ts";
 import { dlq } from "./dlq.ts";
 
-/** `dlq` reads dead letters back for `ics dlq redrive`; targets configure `file` or `kafka`. */
-export const sources = { file, kafka, dlq } as const;
+/** The sources a target configures (its `source.type`). */
+export const targetSources = { file, kafka } as const;
+/** With `dlq`, which reads dead letters back for `ics dlq redrive`. */
+export const sources = { ...targetSources, dlq } as const;
 export type SourceType = keyof typeof sources;

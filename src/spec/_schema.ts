@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { ruleSchema } from "../correlation/kinds.ts";
 import { qualitySchema } from "../policy/schema.ts";
-import { sources } from "../sources/mod.ts";
+import { targetSources } from "../sources/mod.ts";
 import { dedupStores } from "../dedup/mod.ts";
 import { DURABILITIES } from "../core/durable.ts";
 import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";
@@ -116,29 +116,21 @@ const relationship = z.strictObject({
 }).describe("A structural relationship asserted by events of one stream.");
 
 const target = z.strictObject({
-  // One `type:` per registered component; add a component to its registry and its union here.
-  source: z.discriminatedUnion("type", [sources.file.schema, sources.kafka.schema]).describe(
-    "Where events come from.",
-  ),
-  dedup: z.discriminatedUnion("type", [dedupStores.memory.schema, dedupStores.redis.schema])
-    .describe(
-      "Where idempotency keys are kept.",
-    ),
-  graph: z.discriminatedUnion("type", [graphStores.sqlite.schema, graphStores.neo4j.schema])
-    .describe(
-      "Where the bi-temporal graph is written.",
-    ),
-  metrics: z.discriminatedUnion("type", [
-    metricsStores.sqlite.schema,
-    metricsStores.postgres.schema,
-  ]).describe(
-    "Where event metrics are written.",
-  ),
-  dlq: z.discriminatedUnion("type", [deadLetterQueues.file.schema, deadLetterQueues.kafka.schema])
-    .describe(
-      "Where dead letters go.",
-    ),
+  source: byType(targetSources).describe("Where events come from."),
+  dedup: byType(dedupStores).describe("Where idempotency keys are kept."),
+  graph: byType(graphStores).describe("Where the bi-temporal graph is written."),
+  metrics: byType(metricsStores).describe("Where event metrics are written."),
+  dlq: byType(deadLetterQueues).describe("Where dead letters go."),
 }).describe("Where the pipeline runs: one component per role.");
+
+/**
+ * A role's configs, one per component of its registry, told apart by `type:`: registering a
+ * component is all it takes for targets (and the JSON Schema) to accept it.
+ */
+function byType<R extends Record<string, { schema: z.core.$ZodTypeDiscriminable }>>(registry: R) {
+  const [first, ...rest] = Object.values(registry).map((c): R[keyof R]["schema"] => c.schema);
+  return z.discriminatedUnion("type", [first, ...rest]);
+}
 
 const observability = z.strictObject({
   http_port: z.number().int().min(0).max(65_535).optional().describe(

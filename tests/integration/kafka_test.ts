@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { SERVICES, serviceTest } from "./_services.ts";
 import type { SourceBatch } from "../../src/core/component.ts";
-import { createRegistry } from "../../src/registry/mod.ts";
+import { createRegistry } from "../../src/schema_registry/mod.ts";
 import { decodeConfluent } from "../../src/codecs/confluent.ts";
 import { createKafkaSource } from "../../src/sources/kafka.ts";
 import { UserError } from "../../src/core/errors.ts";

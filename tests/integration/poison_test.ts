@@ -22,7 +22,7 @@ import {
 } from "../../bench/_services_setup.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
 import { compile, run } from "../../src/runtime/mod.ts";
-import { createRegistry, valueSubject } from "../../src/registry/mod.ts";
+import { createRegistry, valueSubject } from "../../src/schema_registry/mod.ts";
 import { openSqliteGraph } from "../../src/sinks/sqlite_graph.ts";
 import { openNeo4jGraph, schema as neo4jSchema } from "../../src/sinks/neo4j_graph/mod.ts";
 import type { Version } from "../../src/core/types.ts";

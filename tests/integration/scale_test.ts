@@ -35,7 +35,7 @@ import { openSqliteGraph } from "../../src/sinks/sqlite_graph.ts";
 import { openNeo4jGraph, schema as neo4jSchema } from "../../src/sinks/neo4j_graph/mod.ts";
 import { produce } from "../../src/cli/produce.ts";
 import { fileLines } from "../../src/cli/_kafka.ts";
-import { createRegistry } from "../../src/registry/mod.ts";
+import { createRegistry } from "../../src/schema_registry/mod.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const main = `${root}src/cli/main.ts`;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import avro from "avsc";
 import { SERVICES, serviceTest } from "./_services.ts";
 import { RetriableError } from "../../src/core/errors.ts";
-import { createRegistry, RegistryError, valueSubject } from "../../src/registry/mod.ts";
+import { createRegistry, RegistryError, valueSubject } from "../../src/schema_registry/mod.ts";
 import { checkSchemas } from "../../src/cli/schemas.ts";
 import { spec, unique } from "./_kafka.ts";
 

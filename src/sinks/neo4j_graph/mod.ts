@@ -39,6 +39,7 @@ import type { ComponentDef, Fence, GraphStore, VersionQuery } from "../../core/c
 import type { GraphChanges, Version } from "../../core/types.ts";
 import { FencedError, PermanentError, RetriableError } from "../../core/errors.ts";
 import { readConfigFile, readSecret, redact } from "../../core/secrets.ts";
+import { caFile, notBothPasswords, passwordFields } from "../../core/connection.ts";
 import {
   conditions,
   LINK,
@@ -67,26 +68,16 @@ export const schema = z.strictObject({
   user: z.string().optional().describe(
     "User name; leave out (or empty) when authentication is disabled.",
   ),
-  password: z.string().optional().describe(
-    'Password, from the environment: "${NEO4J_PASSWORD}" (or use password_file).',
-  ),
-  password_file: z.string().min(1).optional().describe(
-    "File holding the password (e.g. /run/secrets/neo4j); relative to the spec's folder.",
-  ),
+  ...passwordFields("neo4j"),
   encrypted: z.boolean().default(false).describe(
     "Encrypt a bolt:// or neo4j:// connection (TLS), verified against ca_file or the system CAs.",
   ),
-  ca_file: z.string().min(1).optional().describe(
-    "PEM file of the CA that signed the server's certificate (with encrypted: true).",
-  ),
+  ca_file: caFile(" (with encrypted: true)"),
   database: z.string().min(1).default("neo4j").describe("Database to write to."),
   batch_size: z.number().int().min(1).max(100_000).default(5000).describe(
     "Rows per UNWIND statement; a batch is still one transaction.",
   ),
-}).refine((c) => !(c.password !== undefined && c.password_file !== undefined), {
-  message: "give the password as password or password_file, not both",
-  path: ["password_file"],
-}).refine((c) => !(c.ca_file && !c.encrypted), {
+}).check(notBothPasswords).refine((c) => !(c.ca_file && !c.encrypted), {
   message: "ca_file needs encrypted: true",
   path: ["ca_file"],
 }).refine((c) => !(c.encrypted && /^\w+\+/.test(c.uri)), {
