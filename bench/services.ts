@@ -1,7 +1,8 @@
 /**
  * `deno task bench:services [EVENTS]` (default 200,000; not in CI): the services target end to end
  * on this machine (Kafka → decode → Redis dedup → Neo4j graph, metrics to Postgres, dead letters
- * to Kafka), against the running services (`deno task services:up`), in one run of ~8 minutes:
+ * to Kafka), against the running services (`deno task services:up`), in one run of 6 to 10 minutes
+ * (the budgets below bound the slow parts on a loaded machine):
  *
  * 1. a generated corpus (`bench/corpus.ts`, seed 2601: iterations `it-2601-NNNN`, cached in
  *    `.cache/bench/`) produced as Avro through the registry (`produce()`) to this run's own topics
