@@ -11,6 +11,7 @@ import { Kafka, logLevel } from "kafkajs";
 import neo4j from "neo4j-driver";
 import { iterationId } from "./corpus.ts";
 import {
+  deleteGroups,
   deleteIterations,
   deleteRedisKeys,
   deleteSubjects,
@@ -41,7 +42,7 @@ await admin.connect();
 const existing = new Set(await admin.listTopics());
 const mine = [...topics, `trimodal.events.dlq.${suffix}`].filter((t) => existing.has(t));
 await step("topics", () => admin.deleteTopics({ topics: mine }).then(() => mine));
-await step("consumer groups", () => admin.deleteGroups([suffix, `${suffix}-bare`]));
+await step("consumer groups", () => deleteGroups(admin, [suffix, `${suffix}-bare`]));
 await admin.disconnect();
 await step("registry subjects", () => deleteSubjects(topics));
 await step("Redis keys", () => deleteRedisKeys(`bench:${run}:`));

@@ -1,12 +1,15 @@
 /**
  * CPU seconds per service while a phase of `bench/services.ts` runs, from `/proc` (Linux): the
- * processes named by the caller (the pipeline, the benchmark itself), each service (the `-Dics.service=` JVMs of `infrastructure/`, Postgres
- * backends, Redis) and everything else on the machine. Processes are sampled every second, so a
+ * processes named by the caller (the pipeline, the benchmark itself), each service (the
+ * `-Dics.service=` JVMs of `infrastructure/`, the Apicurio one as "registry"; Postgres backends,
+ * Redis) and everything else on the machine. Processes are sampled every second, so a
  * short-lived one (a Postgres backend of the pipeline) is counted up to its last sample.
  * @module
  */
 
 const TICK = 100; // USER_HZ on Linux
+/** Services named for their role rather than their product. */
+const ALIASES: Record<string, string> = { apicurio: "registry" };
 
 interface Sample {
   name: string;
@@ -29,7 +32,8 @@ async function processes(named: Record<number, string>): Promise<Map<number, Sam
       else if (comm === "redis-server") name = "redis";
       else if (comm === "java") {
         const cmd = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-        name = /-Dics\.service=(\w+)/.exec(cmd)?.[1];
+        const service = /-Dics\.service=(\w+)/.exec(cmd)?.[1];
+        name = service && (ALIASES[service] ?? service);
       }
       if (name) out.set(pid, { name, ticks });
     } catch { /* the process ended meanwhile */ }

@@ -1,22 +1,37 @@
 /**
  * One pipeline run of `bench/services.ts`, in its own process (its own event loop and heap):
  * `compile()` + `run()` on the services target of the private spec copy, with `drain` or live
- * until SIGTERM. The dedup store is wrapped, not changed: each `seen()` call is timed with its
- * batch size, and in live mode the moment each key's batch is committed is recorded (`commit()`
- * is the runtime's last step of a batch, after the graph, metrics, dead letters and offsets).
+ * until SIGTERM. The components are wrapped, not changed: each dedup `seen()` call and each graph
+ * `write()` (one transaction per batch) is timed, with its size and wall-clock end (`Date.now()`,
+ * the clock the caller shares, so it can split the samples by phase); in live mode the moment
+ * each key's batch is committed is recorded (`commit()` is the runtime's last step of a batch,
+ * after the graph, metrics, dead letters and offsets). Event-loop lag is the runtime's own
+ * sampling (`ics_event_loop_lag_seconds`, every 20 ms), each observation also kept with its time.
  *
  *   deno run -A bench/_services_pipeline.ts SPEC STATE_DIR drain|live OUT.json
  * @module
  */
 import { loadSpec } from "../src/spec/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
+import { createTelemetry } from "../src/telemetry/mod.ts";
 import type { DedupStore, Source, SourceBatch } from "../src/core/component.ts";
 
 const [specFile, stateDir, mode, outFile] = Deno.args;
 const live = mode === "live";
 const { spec, errors } = await loadSpec(specFile);
 if (!spec) throw new Error(JSON.stringify(errors));
+
+// The runtime's event-loop lag observations, each with its time: [Date.now(), ms].
+const lags: [number, number][] = [];
+const telemetry = createTelemetry();
+const observe = telemetry.observe.bind(telemetry);
+telemetry.observe = (name, value, labels) => {
+  if (name === "event_loop_lag_seconds") lags.push([Date.now(), value * 1000]);
+  observe(name, value, labels);
+};
+
 const p = await compile(spec, {
+  telemetry,
   target: "services",
   drain: !live,
   stateDir,
@@ -25,7 +40,8 @@ const p = await compile(spec, {
   },
 });
 
-const seen: [number, number][] = [];
+/** Dedup checks: [end (Date.now()), keys, ms]. */
+const seen: [number, number, number][] = [];
 const committedKeys: string[] = [];
 const committedAt: number[] = [];
 const store = p.dedup;
@@ -33,7 +49,7 @@ p.dedup = {
   async seen(keys) {
     const t0 = performance.now();
     const r = await store.seen(keys);
-    seen.push([keys.length, performance.now() - t0]);
+    seen.push([Date.now(), keys.length, performance.now() - t0]);
     return r;
   },
   async commit(keys) {
@@ -72,23 +88,18 @@ graph.load = async (iterations) => {
   }
 };
 
-// Each graph write (one transaction per batch): versions opened + closed, and its duration.
+// Each graph write (one transaction per batch): [end (Date.now()), versions opened + closed, ms].
 const write = graph.write.bind(graph);
-const writes: [number, number][] = [];
-graph.write = async (changes) => {
+const writes: [number, number, number][] = [];
+graph.write = async (changes, ...rest) => {
   const t0 = performance.now();
-  await write(changes);
-  writes.push([changes.opened.length + changes.closed.length, performance.now() - t0]);
+  await write(changes, ...rest);
+  writes.push([
+    Date.now(),
+    changes.opened.length + changes.closed.length,
+    performance.now() - t0,
+  ]);
 };
-
-// Event-loop lag: how late a 20 ms timer fires (a reply waits that long to be handled).
-const lags: number[] = [];
-let due = performance.now() + 20;
-const lagTimer = setInterval(() => {
-  const now = performance.now();
-  lags.push(Math.max(0, now - due));
-  due = now + 20;
-}, 20);
 
 const controller = new AbortController();
 Deno.addSignalListener("SIGTERM", () => controller.abort());
@@ -96,7 +107,6 @@ console.log("ready");
 const started = performance.now();
 const result = await run(p, controller.signal);
 const ended = performance.now();
-clearInterval(lagTimer);
 const stages: Record<string, number> = {};
 const histogram = p.telemetry.registry.getSingleMetric("ics_stage_seconds");
 for (const v of (await histogram?.get())?.values ?? []) {

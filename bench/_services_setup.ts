@@ -144,6 +144,31 @@ export async function lag(admin: Admin, group: string, topics: string[]): Promis
   return Number(behind);
 }
 
+/**
+ * Delete the consumer groups that exist of `groups`. A group is refused while it has members, and
+ * a killed member stays one until its session times out (30 s by default): retried until then.
+ */
+export async function deleteGroups(
+  admin: Admin,
+  groups: string[],
+  timeoutMs = 45_000,
+): Promise<string[]> {
+  const deadline = performance.now() + timeoutMs;
+  const deleted: string[] = [];
+  for (;;) {
+    const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+    const left = groups.filter((g) => existing.has(g));
+    if (!left.length) return deleted;
+    try {
+      await admin.deleteGroups(left);
+      return [...deleted, ...left];
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
 /** Delete the iterations' graph (identity nodes and their versions), in transactions. */
 export async function deleteIterations(driver: Driver, ids: string[]): Promise<number> {
   let deleted = 0;

@@ -83,7 +83,8 @@ export interface PeerResult {
   ms: number;
   /** Statements' rows: entity merges and relationship merges. */
   rows: number;
-  events: number;
+  /** Lines written (the first `lines` of the input; fewer than all when the deadline passed). */
+  lines: number;
 }
 
 /** The scratch names of a run's peer-shaped graph. */
@@ -97,14 +98,15 @@ const names = (run: string) => ({
  * statement per event type as its sink topics would be configured — per event `MERGE` of each
  * entity it names with `SET n += props`, and of each relationship between two merged endpoints;
  * batches of 1,000 events per transaction; one uniqueness constraint per label. No history, no
- * correlation: the floor a graph sink of these events has on this Neo4j.
+ * correlation: the floor a graph sink of these events has on this Neo4j. Stops after the batch
+ * that ends past `seconds` of writing.
  */
 export async function peerSink(
   driver: Driver,
   run: string,
   spec: CompiledSpec,
   lines: Uint8Array[],
-  batchSize = 1000,
+  { batchSize = 1000, seconds = Infinity }: { batchSize?: number; seconds?: number } = {},
 ): Promise<PeerResult> {
   if (!/^[a-z0-9]+$/.test(run)) throw new Error(`run id "${run}" is not a plain name`);
   const n = names(run);
@@ -112,7 +114,6 @@ export async function peerSink(
   const mapper = createMapper(spec.entities, spec.relationships);
   // The rows, made before the clock starts: per batch, per (event type, label or type).
   const batches: { cypher: string; rows: Row[] }[][] = [];
-  let events = 0;
   for (let i = 0; i < lines.length; i += batchSize) {
     const groups = new Map<string, { cypher: string; rows: Row[] }>();
     const add = (key: string, cypher: string, row: Row) => {
@@ -130,7 +131,6 @@ export async function peerSink(
         if (error instanceof MappingError) continue;
         throw error;
       }
-      events++;
       for (const e of m.entities) {
         const label = n.label(e.label);
         add(
@@ -164,9 +164,10 @@ export async function peerSink(
     );
   }
   await driver.executeQuery("CALL db.awaitIndexes(60)");
-  let rows = 0;
+  let rows = 0, written = 0;
   const started = performance.now();
   for (const batch of batches) {
+    if (performance.now() - started > seconds * 1000) break;
     const session = driver.session();
     try {
       await session.executeWrite(async (tx) => {
@@ -176,8 +177,9 @@ export async function peerSink(
       await session.close();
     }
     rows += batch.reduce((a, s) => a + s.rows.length, 0);
+    written = Math.min(lines.length, written + batchSize);
   }
-  return { ms: performance.now() - started, rows, events };
+  return { ms: performance.now() - started, rows, lines: written };
 }
 
 /**
