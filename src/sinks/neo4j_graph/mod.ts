@@ -165,10 +165,6 @@ export async function driverOptions(config: Neo4jGraphConfig): Promise<{
 /** A node version, from its entity. */
 const NODE_VERSION =
   "(:Entity {id: row.id})<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})";
-/** A relationship or link version of a type, between its endpoints. */
-const REL_VERSION = (type: string) =>
-  `(:Entity {id: row.from})-[x:${type} {valid_from: row.vf, observed_at: row.oa}]->(:Entity {id: row.to})`;
-
 class Neo4jGraph implements GraphStore {
   constructor(readonly driver: Driver, readonly config: Neo4jGraphConfig) {}
 
@@ -217,46 +213,50 @@ class Neo4jGraph implements GraphStore {
     }
   }
 
+  /**
+   * One statement per kind of change, whatever the labels and types: Neo4j 5.26's dynamic labels
+   * and types (`SET e:$(row.label)`, `[x:$(row.type)]`) take them as parameters, so a transaction
+   * is at most five statements (more only for rows beyond `batch_size`).
+   */
   async #apply(tx: ManagedTransaction, plan: WritePlan) {
     const run = async (cypher: string, rows: Row[]) => {
       for (let i = 0; i < rows.length; i += this.config.batch_size) {
         await tx.run(cypher, { rows: rows.slice(i, i + this.config.batch_size) });
       }
     };
-    const close = (match: string) =>
-      `UNWIND $rows AS row MATCH ${match} WHERE x.superseded_at IS NULL
-       SET x.superseded_at = row.at`;
-    await run(close(NODE_VERSION), plan.closed.node);
-    for (const [type, rows] of plan.closed.rels) await run(close(REL_VERSION(type)), rows);
+    const closing = `WHERE x.superseded_at IS NULL SET x.superseded_at = row.at`;
+    await run(`UNWIND $rows AS row MATCH ${NODE_VERSION} ${closing}`, plan.closed.node);
+    await run(
+      `UNWIND $rows AS row
+       MATCH (:Entity {id: row.from})-[x {valid_from: row.vf, observed_at: row.oa}]->
+         (:Entity {id: row.to})
+       WHERE type(x) = row.type AND x.superseded_at IS NULL SET x.superseded_at = row.at`,
+      [...plan.closed.rels].flatMap(([type, rows]) => rows.map((r) => ({ ...r, type }))),
+    );
     await run(
       `UNWIND $rows AS row MATCH ${NODE_VERSION} SET x.observations_json = row.obs`,
       plan.observed,
     );
-    for (const [label, rows] of plan.nodes) {
-      // The identity node gets its label once (it may exist unlabelled: made by an endpoint).
-      await run(
-        `UNWIND $rows AS row
-         MERGE (e:Entity {id: row.id})
-           ON CREATE SET e:${label}, e.iteration_id = row.iteration_id, e.label = row.label,
-             e.key = row.key
-         FOREACH (_ IN CASE WHEN e.label IS NULL THEN [1] ELSE [] END |
-           SET e:${label}, e.label = row.label, e.key = row.key)
-         MERGE (e)<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})
-           ON CREATE SET x += row.set`,
-        rows,
-      );
-    }
+    // The identity node gets its label once (it may exist unlabelled: made by an endpoint).
+    await run(
+      `UNWIND $rows AS row
+       MERGE (e:Entity {id: row.id})
+         ON CREATE SET e.iteration_id = row.iteration_id
+       FOREACH (_ IN CASE WHEN e.label IS NULL THEN [1] ELSE [] END |
+         SET e:$(row.label), e.label = row.label, e.key = row.key)
+       MERGE (e)<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})
+         ON CREATE SET x += row.set`,
+      [...plan.nodes.values()].flat(),
+    );
     fault("graph_tx");
-    for (const [type, rows] of plan.rels) {
-      await run(
-        `UNWIND $rows AS row
-         MERGE (a:Entity {id: row.from}) ON CREATE SET a.iteration_id = row.iteration_id
-         MERGE (b:Entity {id: row.to}) ON CREATE SET b.iteration_id = row.iteration_id
-         MERGE (a)-[x:${type} {valid_from: row.vf, observed_at: row.oa}]->(b)
-           ON CREATE SET x += row.set`,
-        rows,
-      );
-    }
+    await run(
+      `UNWIND $rows AS row
+       MERGE (a:Entity {id: row.from}) ON CREATE SET a.iteration_id = row.iteration_id
+       MERGE (b:Entity {id: row.to}) ON CREATE SET b.iteration_id = row.iteration_id
+       MERGE (a)-[x:$(row.type) {valid_from: row.vf, observed_at: row.oa}]->(b)
+         ON CREATE SET x += row.set`,
+      [...plan.rels].flatMap(([type, rows]) => rows.map((r) => ({ ...r, type }))),
+    );
   }
 
   async load(iterations: string[]) {
