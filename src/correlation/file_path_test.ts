@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { entity } from "./_testing.ts";
 import fc from "fast-check";
-import type { EntityView } from "./_types.ts";
 import { file_path } from "./file_path.ts";
 
 const artifact = (path: string) => entity("Artifact", { artifact_path: path });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { entity } from "./_testing.ts";
 import fc from "fast-check";
-import type { EntityView } from "./_types.ts";
 import { heuristic } from "./heuristic.ts";
 
 const task = (node_id: string, at = 0) => entity("Task", { node_id }, { seen: at });
