@@ -83,6 +83,11 @@ export const schema = z.strictObject({
   batch_size: z.number().int().min(1).max(100_000).default(5000).describe(
     "Rows per UNWIND statement; a batch is still one transaction.",
   ),
+  transaction_timeout_ms: z.number().int().min(1000).default(60_000).describe(
+    "Longest a transaction may take: the server ends it after this (its transaction timeout), " +
+      "and a call without an answer this long after (a connection gone silent) fails and is " +
+      "retried on new connections.",
+  ),
 }).refine((c) => !(c.password !== undefined && c.password_file !== undefined), {
   message: "give the password as password or password_file, not both",
   path: ["password_file"],
@@ -117,21 +122,22 @@ export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphSto
   const { default: neo4j } = await import("neo4j-driver");
   const { user, password, ...security } = await driverOptions(config);
   const auth = user !== undefined ? neo4j.auth.basic(user, password ?? "") : undefined;
-  const driver = neo4j.driver(config.uri, auth, {
-    disableLosslessIntegers: true,
-    // The runtime retries, with backoff it reports (/readyz, ics_component_up, a log line per
-    // attempt). The driver's own retry would hide an outage for its first seconds; under Deno it
-    // never fired before its errors were made instances of Neo4jError again (see _proto.ts).
-    maxTransactionRetryTime: 0,
-    connectionTimeout: 10_000,
-    ...security,
-  });
-  const store = new Neo4jGraph(driver, config);
+  const connect = () =>
+    neo4j.driver(config.uri, auth, {
+      disableLosslessIntegers: true,
+      // The runtime retries, with backoff it reports (/readyz, ics_component_up, a log line per
+      // attempt). The driver's own retry would hide an outage for its first seconds; under Deno
+      // it never fired before its errors were made instances of Neo4jError again (_proto.ts).
+      maxTransactionRetryTime: 0,
+      connectionTimeout: 10_000,
+      ...security,
+    });
+  const store = new Neo4jGraph(connect, config);
   try {
     await store.check();
     await store.ensureSchema();
   } catch (error) {
-    await driver.close();
+    await store.close();
     throw error;
   }
   return store;
@@ -166,7 +172,12 @@ export async function driverOptions(config: Neo4jGraphConfig): Promise<{
 const NODE_VERSION =
   "(:Entity {id: row.id})<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})";
 class Neo4jGraph implements GraphStore {
-  constructor(readonly driver: Driver, readonly config: Neo4jGraphConfig) {}
+  /** The driver: replaced by a new one when a call finds its connection silent. */
+  driver: Driver;
+
+  constructor(readonly connect: () => Driver, readonly config: Neo4jGraphConfig) {
+    this.driver = connect();
+  }
 
   async write(changes: GraphChanges, fence?: Fence): Promise<void> {
     const plan = planWrite(changes);
@@ -372,13 +383,37 @@ class Neo4jGraph implements GraphStore {
     });
   }
 
+  /**
+   * A transaction, with the server's transaction timeout set, and a watchdog: a call without any
+   * answer past that (the connection went silent, e.g. a network partition: the driver has no
+   * read timeout of its own) fails as RetriableError and the driver is replaced, so the retry
+   * runs on new connections. A transaction abandoned that way may still commit on the server:
+   * writes are idempotent (MERGE of versions by their fact and times), and fenced.
+   */
   #session<T>(mode: "READ" | "WRITE", work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
+    const timeout = this.config.transaction_timeout_ms;
+    const driver = this.driver;
     return guard(this.config.uri, async () => {
-      const session = this.driver.session({ database: this.config.database });
+      const session = driver.session({ database: this.config.database });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const silent = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          if (this.driver === driver) {
+            this.driver = this.connect();
+            driver.close().catch(() => {});
+          }
+          reject(new RetriableError(`no answer within ${(timeout + 5000) / 1000} s`));
+        }, timeout + 5000);
+      });
       try {
-        return mode === "READ" ? await session.executeRead(work) : await session.executeWrite(work);
+        const config = { timeout };
+        return await Promise.race([
+          mode === "READ" ? session.executeRead(work, config) : session.executeWrite(work, config),
+          silent,
+        ]);
       } finally {
-        await session.close();
+        clearTimeout(timer);
+        session.close().catch(() => {});
       }
     });
   }
@@ -426,8 +461,10 @@ function transient(error: unknown): boolean {
   const e = error as { name?: unknown; code?: unknown; retryable?: unknown } | null;
   if (typeof e?.code !== "string") return false;
   if (e.name === "Neo4jError") {
+    // A transaction the server ended at its timeout (transaction_timeout_ms) may succeed again.
     return e.retryable === true || e.code === "ServiceUnavailable" ||
-      e.code === "SessionExpired" || e.code.startsWith("Neo.TransientError.");
+      e.code === "SessionExpired" || e.code.startsWith("Neo.TransientError.") ||
+      /^Neo\.ClientError\.Transaction\.TransactionTimedOut/.test(e.code);
   }
   return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH)$/.test(e.code);
 }
