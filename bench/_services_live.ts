@@ -7,7 +7,7 @@
  */
 import type { Admin, Kafka } from "kafkajs";
 import type { CompiledSpec } from "../src/spec/mod.ts";
-import type { Registry } from "../src/registry/mod.ts";
+import type { Registry } from "../src/schema_registry/mod.ts";
 import { produce } from "../src/cli/produce.ts";
 import { createDecoder } from "../src/codecs/mod.ts";
 import { identify } from "../src/dedup/mod.ts";

@@ -5,14 +5,16 @@
  *
  * `down("refuse")` closes every connection and stops listening (new connections are refused, as
  * when the server is stopped); `down("blackhole")` closes every connection and accepts new ones
- * without ever answering (as when the host is unreachable: clients time out). `up()` forwards
+ * without ever answering (as when the host is unreachable: clients time out); `down("freeze")`
+ * keeps every connection open and passes nothing either way (a partition in the middle of a
+ * call: a client without a read timeout waits forever). `up()` forwards
  * again on the same port. `await using` closes it.
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { connect } from "node:net";
 
-export type Outage = "refuse" | "blackhole";
+export type Outage = "refuse" | "blackhole" | "freeze";
 
 export interface Proxy {
   readonly port: number;
@@ -37,15 +39,18 @@ export async function startProxy(target: { host: string; port: number }): Promis
     s.on("close", () => sockets.delete(s));
     s.on("error", () => s.destroy());
   };
+  const pairs = new Set<[Socket, Socket]>();
   const server: Server = createServer((client) => {
     accepted++;
     track(client);
-    if (mode !== "up") return; // blackhole: held open, never answered
+    if (mode !== "up") return; // blackhole, freeze: held open, never answered
     const upstream = connect(target);
     track(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
-    client.on("close", () => upstream.destroy());
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on("close", () => (upstream.destroy(), pairs.delete(pair)));
     upstream.on("close", () => client.destroy());
   });
   const listen = (port: number) =>
@@ -76,6 +81,13 @@ export async function startProxy(target: { host: string; port: number }): Promis
     },
     async down(how: Outage = "refuse") {
       mode = how;
+      if (how === "freeze") {
+        // Connections stay open, nothing passes either way: a network partition mid-call.
+        for (const [client, upstream] of pairs) {
+          client.unpipe(upstream), upstream.unpipe(client), client.pause(), upstream.pause();
+        }
+        return;
+      }
       const closed = how === "refuse" ? stopListening() : Promise.resolve();
       cut();
       await closed;

@@ -16,7 +16,9 @@ import { graphStoreContract, history } from "../graph_store_contract.ts";
 import { stableStringify } from "../../src/core/hash.ts";
 import { loadSpec } from "../../src/spec/mod.ts";
 import { compile, run } from "../../src/runtime/mod.ts";
-import { SERVICES, serviceTest } from "./_services.ts";
+import { hostPort, SERVICES, serviceTest } from "./_services.ts";
+import { startProxy } from "./_proxy.ts";
+import { withRetry } from "../../src/runtime/_retry.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const RUN = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -208,6 +210,40 @@ neo4jTest("neo4j graph reads versions an earlier version of the store wrote", as
     await driver.close();
   }
 });
+
+serviceTest(
+  "neo4j graph gives up on a connection gone silent after transaction_timeout_ms + 5 s, and recovers",
+  ["neo4j"],
+  async () => {
+    const proxy = await startProxy(hostPort("neo4j"));
+    const graph = await openNeo4jGraph(
+      config({ uri: `bolt://127.0.0.1:${proxy.port}`, transaction_timeout_ms: 1000 }),
+    );
+    const prefix = `${RUN}-silent-`;
+    try {
+      const [first] = history(prefix);
+      await graph.check(); // a pooled connection, which the freeze then silences mid-call
+      await proxy.down("freeze"); // nothing passes: the driver has no read timeout of its own
+      const started = performance.now();
+      await assert.rejects(
+        graph.write(first),
+        (e: Error) => e instanceof RetriableError && /no answer within 6 s/.test(e.message),
+      );
+      const waited = performance.now() - started;
+      assert.ok(waited >= 5_900 && waited < 30_000, `gave up after ${waited} ms`);
+      await proxy.up();
+      // The runtime's retry goes out on new connections (a busy server may end a 1 s
+      // transaction at its timeout: retried too).
+      await withRetry(() => graph.write(first), { baseMs: 100, maxMs: 1000 });
+      const written = await withRetry(() => graph.load([`${prefix}it-1`, `${prefix}it-2`]));
+      assert.equal(written.versions.length, first.opened.length);
+    } finally {
+      await graph.close();
+      await proxy.close();
+      await cleanup(prefix);
+    }
+  },
+);
 
 Deno.test({
   name: "neo4j graph reports an unreachable server as a RetriableError",

@@ -77,6 +77,11 @@ export const schema = z.strictObject({
   batch_size: z.number().int().min(1).max(100_000).default(5000).describe(
     "Rows per UNWIND statement; a batch is still one transaction.",
   ),
+  transaction_timeout_ms: z.number().int().min(1000).default(60_000).describe(
+    "Longest a transaction may take: the server ends it after this (its transaction timeout), " +
+      "and a call without an answer this long after (a connection gone silent) fails and is " +
+      "retried on new connections.",
+  ),
 }).check(notBothPasswords).refine((c) => !(c.ca_file && !c.encrypted), {
   message: "ca_file needs encrypted: true",
   path: ["ca_file"],
@@ -108,21 +113,22 @@ export async function openNeo4jGraph(config: Neo4jGraphConfig): Promise<GraphSto
   const { default: neo4j } = await import("neo4j-driver");
   const { user, password, ...security } = await driverOptions(config);
   const auth = user !== undefined ? neo4j.auth.basic(user, password ?? "") : undefined;
-  const driver = neo4j.driver(config.uri, auth, {
-    disableLosslessIntegers: true,
-    // The runtime retries, with backoff it reports (/readyz, ics_component_up, a log line per
-    // attempt). The driver's own retry would hide an outage for its first seconds; under Deno it
-    // never fired before its errors were made instances of Neo4jError again (see _proto.ts).
-    maxTransactionRetryTime: 0,
-    connectionTimeout: 10_000,
-    ...security,
-  });
-  const store = new Neo4jGraph(driver, config);
+  const connect = () =>
+    neo4j.driver(config.uri, auth, {
+      disableLosslessIntegers: true,
+      // The runtime retries, with backoff it reports (/readyz, ics_component_up, a log line per
+      // attempt). The driver's own retry would hide an outage for its first seconds; under Deno
+      // it never fired before its errors were made instances of Neo4jError again (_proto.ts).
+      maxTransactionRetryTime: 0,
+      connectionTimeout: 10_000,
+      ...security,
+    });
+  const store = new Neo4jGraph(connect, config);
   try {
     await store.check();
     await store.ensureSchema();
   } catch (error) {
-    await driver.close();
+    await store.close();
     throw error;
   }
   return store;
@@ -156,12 +162,13 @@ export async function driverOptions(config: Neo4jGraphConfig): Promise<{
 /** A node version, from its entity. */
 const NODE_VERSION =
   "(:Entity {id: row.id})<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})";
-/** A relationship or link version of a type, between its endpoints. */
-const REL_VERSION = (type: string) =>
-  `(:Entity {id: row.from})-[x:${type} {valid_from: row.vf, observed_at: row.oa}]->(:Entity {id: row.to})`;
-
 class Neo4jGraph implements GraphStore {
-  constructor(readonly driver: Driver, readonly config: Neo4jGraphConfig) {}
+  /** The driver: replaced by a new one when a call finds its connection silent. */
+  driver: Driver;
+
+  constructor(readonly connect: () => Driver, readonly config: Neo4jGraphConfig) {
+    this.driver = connect();
+  }
 
   async write(changes: GraphChanges, fence?: Fence): Promise<void> {
     const plan = planWrite(changes);
@@ -208,46 +215,50 @@ class Neo4jGraph implements GraphStore {
     }
   }
 
+  /**
+   * One statement per kind of change, whatever the labels and types: Neo4j 5.26's dynamic labels
+   * and types (`SET e:$(row.label)`, `[x:$(row.type)]`) take them as parameters, so a transaction
+   * is at most five statements (more only for rows beyond `batch_size`).
+   */
   async #apply(tx: ManagedTransaction, plan: WritePlan) {
     const run = async (cypher: string, rows: Row[]) => {
       for (let i = 0; i < rows.length; i += this.config.batch_size) {
         await tx.run(cypher, { rows: rows.slice(i, i + this.config.batch_size) });
       }
     };
-    const close = (match: string) =>
-      `UNWIND $rows AS row MATCH ${match} WHERE x.superseded_at IS NULL
-       SET x.superseded_at = row.at`;
-    await run(close(NODE_VERSION), plan.closed.node);
-    for (const [type, rows] of plan.closed.rels) await run(close(REL_VERSION(type)), rows);
+    const closing = `WHERE x.superseded_at IS NULL SET x.superseded_at = row.at`;
+    await run(`UNWIND $rows AS row MATCH ${NODE_VERSION} ${closing}`, plan.closed.node);
+    await run(
+      `UNWIND $rows AS row
+       MATCH (:Entity {id: row.from})-[x {valid_from: row.vf, observed_at: row.oa}]->
+         (:Entity {id: row.to})
+       WHERE type(x) = row.type AND x.superseded_at IS NULL SET x.superseded_at = row.at`,
+      [...plan.closed.rels].flatMap(([type, rows]) => rows.map((r) => ({ ...r, type }))),
+    );
     await run(
       `UNWIND $rows AS row MATCH ${NODE_VERSION} SET x.observations_json = row.obs`,
       plan.observed,
     );
-    for (const [label, rows] of plan.nodes) {
-      // The identity node gets its label once (it may exist unlabelled: made by an endpoint).
-      await run(
-        `UNWIND $rows AS row
-         MERGE (e:Entity {id: row.id})
-           ON CREATE SET e:${label}, e.iteration_id = row.iteration_id, e.label = row.label,
-             e.key = row.key
-         FOREACH (_ IN CASE WHEN e.label IS NULL THEN [1] ELSE [] END |
-           SET e:${label}, e.label = row.label, e.key = row.key)
-         MERGE (e)<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})
-           ON CREATE SET x += row.set`,
-        rows,
-      );
-    }
+    // The identity node gets its label once (it may exist unlabelled: made by an endpoint).
+    await run(
+      `UNWIND $rows AS row
+       MERGE (e:Entity {id: row.id})
+         ON CREATE SET e.iteration_id = row.iteration_id
+       FOREACH (_ IN CASE WHEN e.label IS NULL THEN [1] ELSE [] END |
+         SET e:$(row.label), e.label = row.label, e.key = row.key)
+       MERGE (e)<-[:VERSION_OF]-(x:NodeVersion {valid_from: row.vf, observed_at: row.oa})
+         ON CREATE SET x += row.set`,
+      [...plan.nodes.values()].flat(),
+    );
     fault("graph_tx");
-    for (const [type, rows] of plan.rels) {
-      await run(
-        `UNWIND $rows AS row
-         MERGE (a:Entity {id: row.from}) ON CREATE SET a.iteration_id = row.iteration_id
-         MERGE (b:Entity {id: row.to}) ON CREATE SET b.iteration_id = row.iteration_id
-         MERGE (a)-[x:${type} {valid_from: row.vf, observed_at: row.oa}]->(b)
-           ON CREATE SET x += row.set`,
-        rows,
-      );
-    }
+    await run(
+      `UNWIND $rows AS row
+       MERGE (a:Entity {id: row.from}) ON CREATE SET a.iteration_id = row.iteration_id
+       MERGE (b:Entity {id: row.to}) ON CREATE SET b.iteration_id = row.iteration_id
+       MERGE (a)-[x:$(row.type) {valid_from: row.vf, observed_at: row.oa}]->(b)
+         ON CREATE SET x += row.set`,
+      [...plan.rels].flatMap(([type, rows]) => rows.map((r) => ({ ...r, type }))),
+    );
   }
 
   async load(iterations: string[]) {
@@ -363,13 +374,37 @@ class Neo4jGraph implements GraphStore {
     });
   }
 
+  /**
+   * A transaction, with the server's transaction timeout set, and a watchdog: a call without any
+   * answer past that (the connection went silent, e.g. a network partition: the driver has no
+   * read timeout of its own) fails as RetriableError and the driver is replaced, so the retry
+   * runs on new connections. A transaction abandoned that way may still commit on the server:
+   * writes are idempotent (MERGE of versions by their fact and times), and fenced.
+   */
   #session<T>(mode: "READ" | "WRITE", work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
+    const timeout = this.config.transaction_timeout_ms;
+    const driver = this.driver;
     return guard(this.config.uri, async () => {
-      const session = this.driver.session({ database: this.config.database });
+      const session = driver.session({ database: this.config.database });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const silent = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          if (this.driver === driver) {
+            this.driver = this.connect();
+            driver.close().catch(() => {});
+          }
+          reject(new RetriableError(`no answer within ${(timeout + 5000) / 1000} s`));
+        }, timeout + 5000);
+      });
       try {
-        return mode === "READ" ? await session.executeRead(work) : await session.executeWrite(work);
+        const config = { timeout };
+        return await Promise.race([
+          mode === "READ" ? session.executeRead(work, config) : session.executeWrite(work, config),
+          silent,
+        ]);
       } finally {
-        await session.close();
+        clearTimeout(timer);
+        session.close().catch(() => {});
       }
     });
   }
@@ -417,8 +452,10 @@ function transient(error: unknown): boolean {
   const e = error as { name?: unknown; code?: unknown; retryable?: unknown } | null;
   if (typeof e?.code !== "string") return false;
   if (e.name === "Neo4jError") {
+    // A transaction the server ended at its timeout (transaction_timeout_ms) may succeed again.
     return e.retryable === true || e.code === "ServiceUnavailable" ||
-      e.code === "SessionExpired" || e.code.startsWith("Neo.TransientError.");
+      e.code === "SessionExpired" || e.code.startsWith("Neo.TransientError.") ||
+      /^Neo\.ClientError\.Transaction\.TransactionTimedOut/.test(e.code);
   }
   return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH)$/.test(e.code);
 }
