@@ -39,7 +39,7 @@ import { stateChecksum } from "../../src/cli/checksum.ts";
 import { openNeo4jGraph, schema as neo4jSchema } from "../../src/sinks/neo4j_graph/mod.ts";
 import { produce } from "../../src/cli/produce.ts";
 import { fileLines } from "../../src/cli/_kafka.ts";
-import { createRegistry } from "../../src/registry/mod.ts";
+import { createRegistry } from "../../src/schema_registry/mod.ts";
 import type { GraphChanges } from "../../src/core/types.ts";
 import type { GraphStore } from "../../src/core/component.ts";
 import { FencedError } from "../../src/core/errors.ts";
