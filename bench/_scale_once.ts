@@ -5,7 +5,7 @@
 import { loadSpec } from "../src/spec/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 import { openGraph } from "../src/cli/_common.ts";
-import { links } from "../src/cli/_graph.ts";
+import { type LinkRow, streamLinks } from "../src/cli/_graph.ts";
 
 const [input, state] = Deno.args;
 const { spec, errors } = await loadSpec(new URL("../pipeline.yaml", import.meta.url).pathname);
@@ -15,8 +15,11 @@ const result = await run(pipeline);
 await pipeline.close();
 const store = await openGraph(spec, undefined, state);
 const end = (e: { label: string; key: string[] }) => `${e.label} ${e.key.join(",")}`;
-const found = (await links(store, {})).filter((l) => l.superseded_at === null)
-  .map((l) => `${end(l.from)}|${end(l.to)}|${l.rules.map((r) => r.rule).join(",")}`);
+const rows: LinkRow[] = [];
+for await (const l of streamLinks(store, {})) rows.push(l);
+const found = rows.map((l) =>
+  `${end(l.from)}|${end(l.to)}|${l.rules.map((r) => r.rule).join(",")}`
+);
 await store.close();
 console.log(JSON.stringify({
   events: result.telemetry.get("events_received_total"),

@@ -25,7 +25,16 @@ export async function changesOf(
   batchSize = 5000,
 ): Promise<{ batches: GraphChanges[]; ms: number }> {
   const started = performance.now();
+  const none = () => Promise.resolve([]);
   const nothing: GraphStore = {
+    readIterations: none,
+    countIteration: () => Promise.resolve({ entities: {}, relationships: {}, links: 0 }),
+    readEntities: none,
+    readNodes: none,
+    readRelationships: none,
+    relationshipsOf: () => Promise.resolve(new Map()),
+    readLinks: none,
+    linksOf: () => Promise.resolve(new Map()),
     write: () => Promise.resolve(),
     load: () => Promise.resolve({ versions: [] }),
     query: () => Promise.resolve([]),

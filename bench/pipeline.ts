@@ -10,7 +10,7 @@
  *   deno task bench 200000 --durability=power_loss   # runtime.durability (default: the spec's)
  * @module
  */
-import { corpus, eventsPerIteration, toJsonl } from "./corpus.ts";
+import { corpusFile } from "./_corpus_file.ts";
 import { floor } from "./_floor.ts";
 
 const flags = Deno.args.filter((a) => a.startsWith("--"));
@@ -26,7 +26,7 @@ console.log(
     "floor: rows   parse ev/s   persist ev/s   both ev/s   pipeline/both   raw persist ev/s",
 );
 for (const size of sizes) {
-  const file = await corpusFile(size);
+  const file = await corpusFile(cache, size);
   const state = await Deno.makeTempDir({ prefix: "ics-bench-" });
   const out = await new Deno.Command(Deno.execPath(), {
     // -A: reading /proc/self/status (peak RSS) needs it; the child runs only our own code.
@@ -57,21 +57,4 @@ for (const size of sizes) {
       String(rate(f.raw_ms)).padStart(18),
     ].join(" "),
   );
-}
-
-/** A cached JSONL corpus of about `size` events (whole iterations), generated once. */
-async function corpusFile(size: number): Promise<string> {
-  const path = `${cache}/corpus-${size}.jsonl`;
-  if (await Deno.stat(path).then(() => true, () => false)) return path;
-  const iterations = Math.max(1, Math.round(size / eventsPerIteration()));
-  using f = await Deno.open(`${path}.tmp`, { write: true, create: true, truncate: true });
-  const enc = new TextEncoder();
-  let chunk = "";
-  for (const e of corpus({ iterations })) {
-    chunk += toJsonl(e);
-    if (chunk.length > 1 << 20) await f.write(enc.encode(chunk)), chunk = "";
-  }
-  await f.write(enc.encode(chunk));
-  await Deno.rename(`${path}.tmp`, path);
-  return path;
 }

@@ -18,6 +18,7 @@ import type { GraphStore, VersionQuery } from "../src/core/component.ts";
 import type { GraphChanges, Observation, Version } from "../src/core/types.ts";
 import { entityId, linkId, relationshipId } from "../src/graph/mod.ts";
 import { sortVersions } from "../src/sinks/neo4j_graph/_order.ts";
+import { checkReads, readFixture } from "./graph_store_reads.ts";
 
 export interface ContractOptions {
   /** How a case is registered (a plain Deno.test, or a test that needs a service). */
@@ -191,6 +192,18 @@ export function graphStoreContract(
       [...hostile].sort(),
     );
   });
+
+  contract(
+    "the read side answers as the contract says, at every time point, in pages",
+    async (s, prefix) => {
+      const reference = createReference();
+      for (const batch of [...history(prefix), ...readFixture(prefix)]) {
+        await s.write(batch);
+        reference.write(batch);
+      }
+      await checkReads(s, prefix, reference.query({ history: true }));
+    },
+  );
 
   contract("versions outlive the store that wrote them", async (s, prefix) => {
     const [first] = history(prefix);

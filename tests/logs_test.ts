@@ -59,7 +59,7 @@ Deno.test("ics run logs JSON lines when stderr is not a terminal", async () => {
     assert.ok(
       entries.some((e) =>
         e.level === "info" && e.component === "http" &&
-        e.message === `serving http://0.0.0.0:${port}/metrics, /healthz and /readyz`
+        e.message === `serving http://0.0.0.0:${port}/metrics, /healthz, /readyz and /graphql`
       ),
       out.stderr,
     );

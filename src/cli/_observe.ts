@@ -9,7 +9,7 @@
  * @module
  */
 import type { Pipeline } from "../runtime/mod.ts";
-import { type Flags, number } from "./_flags.ts";
+import { boolean, type Flags, number } from "./_flags.ts";
 import type { CompiledSpec } from "../spec/mod.ts";
 import type { Context } from "../core/component.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
@@ -24,6 +24,9 @@ export const OBSERVE = {
     integer: true,
     defaultHelp: "observability.http_port, else 8000 for a Kafka source, off for a file",
   }),
+  "no-api": boolean(
+    "do not serve the GraphQL API at /graphql on that port (api.enabled: false in the spec, always)",
+  ),
 } satisfies Flags;
 
 /** The endpoint's port for a run of a target (0: off); `flag` is `--metrics-port`. */
@@ -83,6 +86,8 @@ export interface Serving {
   /** The pipeline, once compiled. */
   pipeline: () => Pipeline | undefined;
   log: Context["log"];
+  /** Serve the GraphQL API at /graphql too, over the pipeline's graph and this state folder. */
+  api?: { stateDir: string };
 }
 
 /** A status line that exists before the pipeline does, so log lines can clear it. */
@@ -100,16 +105,19 @@ export function createObserver(quiet: boolean | undefined) {
     clear: () => status.clear(),
     async serve(s) {
       if (s.port === 0) return;
+      const api = s.api ? await graphqlOf(s, s.api.stateDir) : undefined;
       const endpoint = await serveTelemetry({
         port: s.port,
         hostname: s.spec.spec.observability.http_host,
         telemetry: s.telemetry,
         components: components(s.spec, s.target, s.pipeline),
+        route: api ? (request, remote) => api.handle(request, remote) : undefined,
       });
       close = endpoint.close;
       s.log(
         "info",
-        `serving http://${endpoint.hostname}:${endpoint.port}/metrics, /healthz and /readyz`,
+        `serving http://${endpoint.hostname}:${endpoint.port}/metrics, /healthz` +
+          (api ? ", /readyz and /graphql" : " and /readyz"),
         { component: "http" },
       );
     },
@@ -135,4 +143,19 @@ export function createObserver(quiet: boolean | undefined) {
     },
   };
   return observer;
+}
+
+/**
+ * The GraphQL API over the pipeline's graph store (`/graphql`), loaded only when served: a run
+ * without it never pays for GraphQL.
+ */
+async function graphqlOf(s: Serving, stateDir: string) {
+  const { createApi, deadLettersOf } = await import("../api/mod.ts");
+  return createApi({
+    spec: s.spec,
+    store: () => s.pipeline()?.graph,
+    deadLetters: deadLettersOf(s.spec.spec.targets[s.target].dlq, stateDir),
+    telemetry: s.telemetry,
+    log: (level, message) => s.log(level, message, { component: "http" }),
+  });
 }

@@ -67,6 +67,7 @@ Deno.test({
       "recorrelate",
       "replay",
       "run",
+      "serve",
     ]);
     for (const name of names) {
       const out = await ics(name, ...ARGS[name] ?? [], "--target", "lcoal");

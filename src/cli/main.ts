@@ -21,6 +21,7 @@ import * as quality from "./quality.ts";
 import * as checksum from "./checksum.ts";
 import * as replay from "./replay.ts";
 import * as dlq from "./dlq.ts";
+import * as serve from "./serve.ts";
 
 /** Every command, in the order `ics --help` lists them. */
 export const commands = {
@@ -29,6 +30,7 @@ export const commands = {
   links,
   explain,
   query,
+  serve,
   recorrelate,
   test,
   plan,

@@ -5,7 +5,7 @@
  * @module
  */
 import { compile, run } from "../runtime/mod.ts";
-import type { GraphStore } from "../core/component.ts";
+import { type GraphStore, readerOf } from "../core/component.ts";
 import { dedupStores } from "../dedup/mod.ts";
 import { deadLetterQueues } from "../sinks/mod.ts";
 import { createKafka } from "../kafka/mod.ts";
@@ -133,6 +133,7 @@ export async function main(args: string[]): Promise<number> {
  */
 function emptyOnly(store: GraphStore, rebuilt: Set<string>): GraphStore {
   return {
+    ...readerOf(store),
     write: (changes) => store.write(changes),
     query: (q) => store.query(q),
     check: () => store.check(),

@@ -2,7 +2,7 @@
 import { compile, type Pipeline, run } from "../runtime/mod.ts";
 import { type CompiledSpec, formatErrors, loadSpec } from "../spec/mod.ts";
 import { stableStringify } from "../core/hash.ts";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { load, QUIET, STORE, targetOf } from "./_common.ts";
 import { command } from "./_command.ts";
 import { boolean, string } from "./_flags.ts";
@@ -61,6 +61,9 @@ export async function main(args: string[]): Promise<number> {
       port: metricsPort(values["metrics-port"], spec, target),
       pipeline: () => pipeline,
       log,
+      api: values["no-api"] || !spec.spec.api.enabled
+        ? undefined
+        : { stateDir: resolve(values.state ?? ".ics") },
     };
     pipeline = await compile(spec, {
       target,

@@ -106,7 +106,7 @@ Deno.test("ics exits 2 with a one-line message for an unknown command", async ()
   assert.equal(stdout, "");
   assert.equal(
     stderr,
-    'ics: unknown command "valdiate"; commands: run, validate, links, explain, query, recorrelate, test, plan, quality, checksum, replay, dlq, produce, topics, schemas, schema\n',
+    'ics: unknown command "valdiate"; commands: run, validate, links, explain, query, serve, recorrelate, test, plan, quality, checksum, replay, dlq, produce, topics, schemas, schema\n',
   );
 });
 

@@ -147,7 +147,7 @@ export interface Fence {
   claims: Record<string, number>;
 }
 
-export interface GraphStore extends Lifecycle {
+export interface GraphStore extends Lifecycle, GraphReader {
   /**
    * Apply a batch of changes atomically and idempotently. With a fence, only while every claim
    * still holds (checked inside the same transaction), else it throws FencedError and writes
@@ -168,6 +168,85 @@ export interface GraphStore extends Lifecycle {
   query(query: VersionQuery): Promise<Version[]>;
   /** Every iteration in the graph (for whole-graph commands such as recorrelate). */
   iterations?(): Promise<string[]>;
+}
+
+/**
+ * A point in both times, for the readers (the GraphQL API, `query`, `links`, `checksum`). Each fact
+ * has at most one version there: the one believed at `known_at` (system time; absent: the current
+ * beliefs) that is valid at `valid_at` (valid time; absent: the open-ended version, `valid_to`
+ * null, i.e. what holds from its last change on).
+ */
+export interface TimePoint {
+  valid_at?: number;
+  known_at?: number;
+}
+
+/** A page: at most `first` rows after the cursor (the sort key of the last row seen). */
+export interface PageOf<Cursor> {
+  first: number;
+  after?: Cursor;
+}
+
+/** Where a link page stands: links are ordered by confidence (highest first), then endpoints. */
+export type LinkCursor = [confidence: number, from: string, to: string];
+/** Where a relationship page of an iteration stands: ordered by source, type, target. */
+export type RelationshipCursor = [from: string, type: string, to: string];
+
+/** Link filters: contributing rule, confidence bounds (both inclusive). */
+export interface LinkFilter {
+  rule?: string;
+  min_confidence?: number;
+  max_confidence?: number;
+}
+
+/** What an iteration holds at a time point, counted by the store (nothing loaded). */
+export interface IterationCounts {
+  /** Entities by label. */
+  entities: Record<string, number>;
+  /** Relationships by type. */
+  relationships: Record<string, number>;
+  links: number;
+}
+
+/**
+ * The read side of a graph store: every reader's questions, answered with the filters pushed down
+ * to indexed queries, one version per fact at a {@link TimePoint}, in pages. Orders are code point
+ * order of the ids (SQLite's BINARY, Neo4j's string order), so every store pages identically;
+ * `tests/graph_store_contract.ts` holds both stores to the same answers.
+ */
+export interface GraphReader {
+  /**
+   * Iterations with a fact at the time point, in id order, after `after`; `prefix` keeps those
+   * starting with it. (An iteration with nothing believed now is not listed at any time point.)
+   */
+  readIterations(q: TimePoint & PageOf<string> & { prefix?: string }): Promise<string[]>;
+  /** What one iteration holds at the time point. */
+  countIteration(q: TimePoint & { iteration_id: string }): Promise<IterationCounts>;
+  /** Node versions of an iteration's entities (of one label), in entity id order. */
+  readEntities(
+    q: TimePoint & PageOf<string> & { iteration_id: string; label?: string },
+  ): Promise<Version[]>;
+  /** The node version of each of these entities at the time point (absent when it has none). */
+  readNodes(q: TimePoint & { ids: string[] }): Promise<Version[]>;
+  /** Relationship versions of an iteration (of one type), ordered by source, type, target. */
+  readRelationships(
+    q: TimePoint & PageOf<RelationshipCursor> & { iteration_id: string; type?: string },
+  ): Promise<Version[]>;
+  /**
+   * Relationship versions of a type leaving (`out`) or reaching (`in`) each entity: per entity at
+   * most `first`, ordered by the other end's id, after the other end `after`.
+   */
+  relationshipsOf(
+    q: TimePoint & PageOf<string> & { ids: string[]; type: string; direction: "out" | "in" },
+  ): Promise<Map<string, Version[]>>;
+  /** Link versions (of an iteration, or of the whole graph) by confidence, highest first. */
+  readLinks(
+    q: TimePoint & PageOf<LinkCursor> & LinkFilter & { iteration_id?: string },
+  ): Promise<Version[]>;
+  /** Link versions of each entity (either end): per entity at most `first`, by confidence. */
+  linksOf(
+    q: TimePoint & PageOf<LinkCursor> & LinkFilter & { ids: string[] },
+  ): Promise<Map<string, Version[]>>;
 }
 
 export interface MetricsStore extends Lifecycle {
@@ -208,4 +287,18 @@ export function createComponent<Configs, K extends keyof Configs, T, Extra>(
 ): Promise<T> {
   const type: K = config.type;
   return registry[type].create(config, ctx);
+}
+
+/** A store's read side as an object of its own: what a wrapper of a store keeps as it is. */
+export function readerOf(store: GraphReader): GraphReader {
+  return {
+    readIterations: (q) => store.readIterations(q),
+    countIteration: (q) => store.countIteration(q),
+    readEntities: (q) => store.readEntities(q),
+    readNodes: (q) => store.readNodes(q),
+    readRelationships: (q) => store.readRelationships(q),
+    relationshipsOf: (q) => store.relationshipsOf(q),
+    readLinks: (q) => store.readLinks(q),
+    linksOf: (q) => store.linksOf(q),
+  };
 }

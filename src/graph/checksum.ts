@@ -47,8 +47,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * Hash the believed graph of the given iterations (default: every iteration in the store).
- * Reads one iteration at a time, so memory is bounded by the largest iteration.
+ * Hash the believed graph of the given iterations (default: every iteration in the store, listed
+ * by the store a page at a time). Reads one iteration at a time, so memory is bounded by the
+ * largest iteration.
  */
 export async function checksum(
   store: GraphStore,
@@ -56,8 +57,15 @@ export async function checksum(
 ): Promise<Checksum> {
   let iterations = options.iterations;
   if (!iterations) {
-    if (!store.iterations) throw new Error("this graph store cannot list its iterations");
-    iterations = await store.iterations();
+    // The store lists them a page at a time, from its index, the prefix pushed down.
+    iterations = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.readIterations({ first: 1000, after, prefix: options.prefix });
+      iterations.push(...page);
+      if (page.length < 1000) break;
+      after = page.at(-1);
+    }
   }
   if (options.prefix) iterations = iterations.filter((i) => i.startsWith(options.prefix!));
   const hash = createHash("sha256");

@@ -106,6 +106,21 @@ export function linkId(iteration: string, a: string, b: string): string {
   return JSON.stringify([iteration, "CORRELATES", a, b]);
 }
 
+/**
+ * The text that the id of every fact led by these parts starts with (`idPrefix(it, "Task")`: the
+ * ids of the iteration's Task entities; `idPrefix(it)`: of all its facts). Fact ids are JSON arrays,
+ * so the ids of a prefix are one range of an ordered index: from the prefix up to
+ * {@link idPrefixEnd}. The graph stores read iterations and labels as such ranges.
+ */
+export function idPrefix(...parts: string[]): string {
+  return JSON.stringify(parts).slice(0, -1) + ",";
+}
+
+/** The first text after every id starting with `prefix` (a prefix ends with ","; "-" follows it). */
+export function idPrefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + "-";
+}
+
 export function createGraphModel(
   engine: Engine,
   policy: string,

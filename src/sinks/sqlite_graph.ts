@@ -13,6 +13,7 @@ import type { Version } from "../core/types.ts";
 import { fault } from "../core/fault.ts";
 import type { Durability } from "../core/durable.ts";
 import { openDatabase, pragmas, transaction } from "./_sqlite.ts";
+import { READ_INDEXES, sqliteReader } from "./_sqlite_graph_reads.ts";
 
 export const schema = z.strictObject({
   type: z.literal("sqlite"),
@@ -69,7 +70,7 @@ export const sqlite: ComponentDef<typeof schema, GraphStore> = {
 };
 
 export function openSqliteGraph(path: string, durability?: Durability): GraphStore {
-  const db = openDatabase(path, DDL, durability);
+  const db = openDatabase(path, DDL + READ_INDEXES, durability);
   // A graph.db of an earlier version kept observations in a table of their own.
   const columns = db.prepare(`PRAGMA table_info(versions)`).all().map((c) => c.name);
   if (!columns.includes("observations")) {
@@ -85,6 +86,7 @@ export function openSqliteGraph(path: string, durability?: Durability): GraphSto
     `UPDATE versions SET superseded_at = ? WHERE version_id = ? AND superseded_at IS NULL`,
   );
   return {
+    ...sqliteReader(db, toVersion),
     async write(changes) {
       transaction(db, path, () => {
         for (const c of changes.closed) close.run(c.at, c.version_id);

@@ -155,6 +155,36 @@ const observability = z.strictObject({
   }).prefault({}),
 }).describe("Metrics endpoint and tracing.");
 
+const api = z.strictObject({
+  enabled: z.preprocess(
+    (v) => v === "true" ? true : v === "false" ? false : v,
+    z.boolean(),
+  ).default(true).describe(
+    "Serve the GraphQL API at /graphql on the endpoint of `ics run` (observability.http_port); " +
+      "`run --no-api` turns it off for one run. `ics serve` serves it either way.",
+  ),
+  max_depth: z.number().int().min(2).max(100).default(15).describe(
+    "Deepest selection a query may nest (fields within fields).",
+  ),
+  max_aliases: z.number().int().min(1).max(1000).default(30).describe(
+    "Most aliases a query may use.",
+  ),
+  max_cost: z.number().int().min(1).default(200_000).describe(
+    "Largest estimated cost of a query: each field costs 1, a list field `first` times what it " +
+      "selects. A query over it is refused before it runs.",
+  ),
+  max_page_size: z.number().int().min(1).max(10_000).default(500).describe(
+    "Largest `first` of a list.",
+  ),
+  timeout_ms: z.number().int().min(1).max(600_000).default(10_000).describe(
+    "A query still running after this long is answered with an error and stops reading.",
+  ),
+  cors_origins: z.array(z.string().min(1)).default([]).describe(
+    'Origins allowed to call the API from a browser (CORS), e.g. "https://explorer.example.com", ' +
+      'or "*"; none by default: CORS off.',
+  ),
+}).describe("The GraphQL API (`ics serve`, and /graphql of `ics run`).");
+
 export const pipelineSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1).describe("Spec format version."),
@@ -250,6 +280,7 @@ export const pipelineSchema = z.strictObject({
     ),
   }).prefault({}),
   observability: observability.prefault({}),
+  api: api.prefault({}),
   quality: qualitySchema.optional().describe("Quality gates of `ics quality`."),
   default_target: z.string().default("local"),
   targets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), target).describe(
@@ -263,6 +294,7 @@ export const ruleFileSchema = z.strictObject({
 });
 
 export type PipelineSpec = z.infer<typeof pipelineSchema>;
+export type ApiConfig = z.infer<typeof api>;
 export type TargetSpec = z.infer<typeof target>;
 export type EntitySpec = z.infer<typeof entity>;
 export type RelationshipSpec = z.infer<typeof relationship>;

@@ -39,7 +39,9 @@ import { rememberSecretsIn } from "../core/secrets.ts";
 import { literalSecrets, resolveFiles } from "./_secrets.ts";
 
 export type { SpecError };
+export type { ApiConfig } from "./_schema.ts";
 export { formatErrors };
+export { fieldType };
 export { pipelineSchema, ruleFileSchema };
 
 export interface CompiledStream {

@@ -30,6 +30,14 @@ export interface EndpointOptions {
   components: Record<string, Checked>;
   /** A check slower than this counts as failed (default 2 s). */
   check_timeout_ms?: number;
+  /**
+   * More routes (the GraphQL API at `/graphql`): asked first; undefined passes the request on.
+   * `remote` is the client's address.
+   */
+  route?: (request: Request, remote: Deno.Addr) => Promise<Response | undefined>;
+  /** The port's name and how to choose another, for the port-in-use error. */
+  portName?: string;
+  portHint?: string;
 }
 
 export interface Endpoint {
@@ -116,7 +124,9 @@ export function serveTelemetry(options: EndpointOptions): Promise<Endpoint> {
       status,
       headers: { "content-type": "application/json" },
     });
-  const handler = async (request: Request): Promise<Response> => {
+  const handler = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    const routed = await options.route?.(request, info.remoteAddr);
+    if (routed) return routed;
     const { pathname } = new URL(request.url);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
@@ -155,8 +165,11 @@ export function serveTelemetry(options: EndpointOptions): Promise<Endpoint> {
       reject(
         error instanceof Deno.errors.AddrInUse
           ? new UserError(
-            `metrics port ${options.port} on ${hostname} is in use (choose another with ` +
-              `--metrics-port or observability.http_port; 0 turns the endpoint off)`,
+            `${options.portName ?? "metrics port"} ${options.port} on ${hostname} is in use ` +
+              "(choose another with " +
+              (options.portHint ??
+                "--metrics-port or observability.http_port; 0 turns the endpoint off") +
+              ")",
           )
           : error,
       );

@@ -99,6 +99,14 @@ export const HISTOGRAMS = {
     labels: ["stream"],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86_400],
   },
+  graphql_request_duration_seconds: {
+    help:
+      "Time to answer a GraphQL API request, in seconds, by kind: its root field (iterations, " +
+      "iteration, entity, links, explain, deadLetters, a label's root), multiple, introspection, " +
+      "invalid (refused before it ran) or timeout.",
+    labels: ["kind"],
+    buckets: SECONDS,
+  },
   event_loop_lag_seconds: {
     help: "How late a timer due every 20 ms fired while the pipeline ran: the longest the event " +
       "loop was held by synchronous work, sampled.",

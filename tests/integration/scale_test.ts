@@ -140,7 +140,10 @@ function instance(name: string, scenario: string, spec: string, dir: string, dra
     signal: AbortSignal.timeout(300_000), // a hung instance fails the test
   }).spawn();
   const out = { stdout: "", stderr: "" };
-  const collect = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+  const collect = async (
+    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
+    key: "stdout" | "stderr",
+  ) => {
     for await (const text of stream.pipeThrough(new TextDecoderStream())) out[key] += text;
   };
   const collected = Promise.all([

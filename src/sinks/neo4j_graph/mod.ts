@@ -35,7 +35,13 @@
 import { z } from "zod";
 // The client is loaded on first use: the embedded target never pays for it.
 import type { Driver, ManagedTransaction } from "neo4j-driver";
-import type { ComponentDef, Fence, GraphStore, VersionQuery } from "../../core/component.ts";
+import type {
+  ComponentDef,
+  Fence,
+  GraphReader,
+  GraphStore,
+  VersionQuery,
+} from "../../core/component.ts";
 import type { GraphChanges, Version } from "../../core/types.ts";
 import { FencedError, PermanentError, RetriableError } from "../../core/errors.ts";
 import { readConfigFile, readSecret, redact } from "../../core/secrets.ts";
@@ -52,6 +58,7 @@ import {
 import { compareText, sortVersions } from "./_order.ts";
 import { fault } from "../../core/fault.ts";
 import { allowErrorPrototypeFix } from "./_proto.ts";
+import { neo4jReader } from "./_reads.ts";
 
 export { compareText, sortVersions };
 
@@ -169,6 +176,33 @@ class Neo4jGraph implements GraphStore {
   constructor(readonly connect: () => Driver, readonly config: Neo4jGraphConfig) {
     this.driver = connect();
   }
+
+  /**
+   * The read side (`_reads.ts`): each question one auto-commit read, one round trip (a read
+   * transaction takes a second one to commit, which halves what a loaded server answers).
+   */
+  readonly #reader: GraphReader = neo4jReader((cypher, params) =>
+    guard(this.config.uri, async () => {
+      const session = this.driver.session({
+        database: this.config.database,
+        defaultAccessMode: "READ",
+      });
+      try {
+        return (await session.run(cypher, params, { timeout: this.config.transaction_timeout_ms }))
+          .records.map((r) => r.toObject());
+      } finally {
+        await session.close();
+      }
+    })
+  );
+  readIterations: GraphReader["readIterations"] = (q) => this.#reader.readIterations(q);
+  countIteration: GraphReader["countIteration"] = (q) => this.#reader.countIteration(q);
+  readEntities: GraphReader["readEntities"] = (q) => this.#reader.readEntities(q);
+  readNodes: GraphReader["readNodes"] = (q) => this.#reader.readNodes(q);
+  readRelationships: GraphReader["readRelationships"] = (q) => this.#reader.readRelationships(q);
+  relationshipsOf: GraphReader["relationshipsOf"] = (q) => this.#reader.relationshipsOf(q);
+  readLinks: GraphReader["readLinks"] = (q) => this.#reader.readLinks(q);
+  linksOf: GraphReader["linksOf"] = (q) => this.#reader.linksOf(q);
 
   async write(changes: GraphChanges, fence?: Fence): Promise<void> {
     const plan = planWrite(changes);

@@ -1,0 +1,121 @@
+/**
+ * `deno task bench:api`: the GraphQL API under concurrent clients on a large graph.
+ *
+ *   deno task bench:api                       # 1,000,000 events, embedded (SQLite)
+ *   deno task bench:api 200000 --neo4j        # the same graph copied into Neo4j (NEO4J_URI)
+ *   deno task bench:api --state DIR           # keep (or reuse) the built graph in DIR
+ *   deno task bench:api 200000 --neo4j --keep # leave the copy in Neo4j; --reuse: use it again
+ *   deno task bench:api --clients 16 --seconds 60 --cache DIR
+ *
+ * Builds the graph once (the embedded pipeline over a generated corpus; with --neo4j its whole
+ * bi-temporal history is then written to Neo4j, under iteration ids of its own, and deleted
+ * afterwards), starts `ics serve` on it, picks iterations, entities and pairs through the API, and
+ * runs the mix of `_api_load.ts` (iteration views, entity lookups with links, explain, as-of
+ * queries, links by rule and confidence). Prints p50/p95/p99 per kind and requests/s; the
+ * objective is p95 < 100 ms per kind. Not a test.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { corpusFile } from "./_corpus_file.ts";
+import { load, table } from "./_api_load.ts";
+import { mix, samples } from "./_api_mix.ts";
+import { copyToNeo4j, deleteFromNeo4j } from "./_api_neo4j.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    state: { type: "string" },
+    cache: { type: "string", default: `${root}.cache/bench` },
+    clients: { type: "string", default: "8" },
+    seconds: { type: "string", default: "30" },
+    neo4j: { type: "boolean", default: false },
+    // --neo4j: keep the copy afterwards (--keep), or use the copy a kept run left (--reuse).
+    keep: { type: "boolean", default: false },
+    reuse: { type: "boolean", default: false },
+  },
+});
+const size = Number(positionals[0] ?? 1_000_000);
+const clients = Number(values.clients), seconds = Number(values.seconds);
+// With Neo4j, iteration ids of their own (seed 4242: it-4242-0001...), deleted afterwards.
+const seed = values.neo4j ? 4242 : 1;
+const cache = resolve(values.cache!);
+const state = resolve(values.state ?? `${cache}/api-${values.neo4j ? "s4242-" : ""}${size}`);
+const perms = ["--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-sys"];
+const main = `${root}src/cli/main.ts`;
+
+const corpus = await corpusFile(cache, size, seed);
+if (!(await Deno.stat(`${state}/graph.db`).then(() => true, () => false))) {
+  console.error(`building the graph of ${corpus} in ${state} ...`);
+  const t = performance.now();
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...perms, main, "run", "--input", corpus, "--state", state, "--quiet"],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!run.success) Deno.exit(1);
+  console.error(`built in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+}
+if (values.neo4j && !values.reuse) {
+  const t = performance.now();
+  const n = await copyToNeo4j(`${state}/graph.db`, "it-4242-");
+  console.error(
+    `copied ${n} versions to Neo4j in ${((performance.now() - t) / 1000).toFixed(0)} s`,
+  );
+}
+
+const server = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    ...perms,
+    main,
+    "serve",
+    ...["--state", state, "--port", "0"],
+    ...(values.neo4j ? ["--target", "services"] : []),
+  ],
+  cwd: root,
+  env: { ICS_API_TOKEN: "" },
+  stdout: "null",
+  stderr: "piped",
+}).spawn();
+try {
+  const url = await serving(server.stderr);
+  console.error(`serving ${url}`);
+  const pools = await samples(url, values.neo4j ? "it-4242-" : "");
+  console.error(
+    `${pools.iterations.length} iterations sampled, ${pools.tasks.length} tasks, ` +
+      `${pools.pairs.length} pairs; ${clients} clients, warm-up 5 s, then ${seconds} s`,
+  );
+  const next = mix(pools);
+  await load(url, next, clients, 5);
+  const report = await load(url, next, clients, seconds);
+  console.log(
+    `\n${size.toLocaleString("en")} events, ${values.neo4j ? "Neo4j" : "embedded (SQLite)"}, ` +
+      `${clients} clients, ${report.seconds.toFixed(0)} s\n`,
+  );
+  console.log(table(report));
+} finally {
+  server.kill("SIGTERM");
+  await server.status;
+  if (values.neo4j && !values.keep) await deleteFromNeo4j("it-4242-");
+}
+
+/** The URL the server logs it serves, its other log lines drained. */
+async function serving(stderr: ReadableStream<Uint8Array<ArrayBuffer>>): Promise<string> {
+  const reader = stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`ics serve stopped: ${text}`);
+    text += value;
+    const m = /serving (http:\/\/[\d.]+:\d+\/graphql)/.exec(text);
+    if (m) {
+      (async () => {
+        while (!(await reader.read()).done) { /* drained */ }
+      })();
+      return m[1];
+    }
+  }
+}
