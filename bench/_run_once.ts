@@ -1,5 +1,5 @@
 /** One benchmark run in its own process: prints {events, elapsed_ms, peak_rss_kb, links} as JSON. */
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 
 const [input, state, durability] = Deno.args;

@@ -15,7 +15,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { Buffer } from "node:buffer";
 import { partitioner } from "../src/kafka/mod.ts";
 import { corpus, eventsPerIteration } from "./corpus.ts";
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { createRegistry } from "../src/schema_registry/mod.ts";
 import { deleteSubjects } from "./_services_setup.ts";
 import { produce } from "../src/cli/produce.ts";

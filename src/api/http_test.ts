@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { GraphStore } from "../core/component.ts";
-import type { ApiConfig, CompiledSpec } from "../spec/mod.ts";
+import type { ApiConfig, CompiledSpec } from "../compiler/mod.ts";
 import { rememberSecret } from "../core/secrets.ts";
 import { createTelemetry } from "../telemetry/mod.ts";
 import { createApi, deadLettersOf, type GraphqlHandler } from "./mod.ts";

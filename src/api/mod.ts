@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { createSchema } from "graphql-yoga";
 import type { GraphQLSchema } from "graphql";
 import type { GraphStore } from "../core/component.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/types.ts";
 import { createEngine } from "../correlation/mod.ts";
 import { rememberSecret } from "../core/secrets.ts";
 import type { Telemetry } from "../telemetry/mod.ts";

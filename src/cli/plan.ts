@@ -3,7 +3,7 @@ import { relative } from "node:path";
 import { corpusOf, EVALUATION, EXIT, Exit, load, SPEC } from "./_common.ts";
 import { command } from "./_command.ts";
 import { number, someOf, string } from "./_flags.ts";
-import { formatErrors, loadSpec } from "../spec/mod.ts";
+import { formatErrors, loadSpec } from "../compiler/mod.ts";
 import { failsOn, openBase, plan, planMarkdown } from "../policy/mod.ts";
 
 export const cli = command({

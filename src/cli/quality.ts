@@ -4,7 +4,7 @@ import { corpusOf, EVALUATION, EXIT, Exit, load, SPEC } from "./_common.ts";
 import { command } from "./_command.ts";
 import { number, string } from "./_flags.ts";
 import { UserError } from "../core/errors.ts";
-import { formatErrors } from "../spec/_errors.ts";
+import { formatErrors } from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import {
   evaluate,

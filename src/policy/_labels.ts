@@ -5,8 +5,7 @@
  * @module
  */
 import { relative } from "node:path";
-import { loadYaml, type SpecError } from "../spec/_yaml.ts";
-import { validate, yamlPath } from "../spec/_errors.ts";
+import { loadYaml, type SpecError, validate, yamlPath } from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import type { Endpoint } from "./evaluate.ts";
 import { pairKey } from "./evaluate.ts";

@@ -5,10 +5,9 @@
  * @module
  */
 import { dirname, relative, resolve } from "node:path";
-import { loadYaml, type SpecError } from "../spec/_yaml.ts";
-import { validate, yamlPath } from "../spec/_errors.ts";
+import { loadYaml, type SpecError, validate, yamlPath } from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { type Endpoint, type EventInput, readJsonl } from "./evaluate.ts";
 import { type Arrival, ruleTestFileSchema } from "./schema.ts";
 

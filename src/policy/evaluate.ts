@@ -7,7 +7,7 @@
  * the metrics (none) and the dead-letter queue (a list) differ.
  * @module
  */
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import type { DeadLetter, RawRecord, RuleEvidence, Version } from "../core/types.ts";
 import type { DeadLetterQueue, MetricsStore, Source } from "../core/component.ts";
 import { join } from "node:path";

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSpec } from "../spec/mod.ts";
-import { loadYaml } from "../spec/_yaml.ts";
-import { validate } from "../spec/_errors.ts";
+import { loadSpec } from "../compiler/mod.ts";
+import { loadYaml, validate } from "../yaml/mod.ts";
 import { evaluate, readJsonl } from "./evaluate.ts";
 import { counts, loadLabels, measure, qualitySchema } from "./quality.ts";
 import { qualityMarkdown } from "./_quality_render.ts";

@@ -4,8 +4,13 @@
  * error naming the file and the problem, never a value from it.
  * @module
  */
-import { fromInterpolation, type LoadedYaml, loadYaml, type SpecError } from "./_yaml.ts";
-import { validate } from "./_errors.ts";
+import {
+  fromInterpolation,
+  type LoadedYaml,
+  loadYaml,
+  type SpecError,
+  validate,
+} from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import { ruleFileSchema, type RuleSpec } from "./_schema.ts";
 import { NotAFile, readRegular, shortName, TOO_LARGE, TooLarge } from "./_files.ts";
