@@ -11,6 +11,10 @@ import {
   formatErrors,
   type LoadedYaml,
   loadYaml,
+  NotAFile,
+  readConfigFile,
+  readRegular,
+  shortName,
   type SpecError,
   validate,
   yamlPath,
@@ -24,17 +28,7 @@ import {
   ruleFileSchema,
   type RuleSpec,
 } from "./_schema.ts";
-import {
-  ALLOW_OUTSIDE,
-  type Confinement,
-  confinement,
-  expandGlob,
-  NotAFile,
-  readRegular,
-  shortName,
-  TOO_LARGE,
-  TooLarge,
-} from "./_files.ts";
+import { ALLOW_OUTSIDE, type Confinement, confinement, expandGlob } from "./_files.ts";
 import { checkNamedFiles, withoutStreams } from "./_confine.ts";
 import { loadRuleFile } from "./_rule_file.ts";
 import { eventTypes, fieldNames, type FieldType, fieldType } from "./_avro.ts";
@@ -91,15 +85,8 @@ export async function loadSpec(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<{ spec?: CompiledSpec; errors: SpecError[] }> {
   const path = resolve(file);
-  const text = await readRegular(path).catch((e) => e as Error);
-  if (text instanceof Error) {
-    const message = text instanceof TooLarge
-      ? TOO_LARGE
-      : text instanceof NotAFile
-      ? "is not a file"
-      : "file cannot be read";
-    return { errors: [{ file, line: 1, column: 1, path: "", message }] };
-  }
+  const text = await readConfigFile(path, file);
+  if (typeof text !== "string") return { errors: [text] };
   const loaded = loadYaml(shortName(path), text, env);
   // Before anything can report a value: every message from here on masks the spec's secrets.
   rememberSecretsIn(loaded.value);

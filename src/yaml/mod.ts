@@ -7,3 +7,12 @@
  */
 export { fromInterpolation, type LoadedYaml, loadYaml, type SpecError } from "./_parse.ts";
 export { formatErrors, validate, yamlPath } from "./_validate.ts";
+export {
+  MAX_FILE_BYTES,
+  NotAFile,
+  readConfigFile,
+  readRegular,
+  shortName,
+  sizeText,
+  TooLarge,
+} from "./_read.ts";
