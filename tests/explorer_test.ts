@@ -75,7 +75,7 @@ async function expected(url: string, when: { asOf?: string; knownAt?: string } =
   return { entities: it.entities.nodes.length as number, links };
 }
 
-async function serve(state: string) {
+async function serve(state: string, token = "") {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -86,7 +86,7 @@ async function serve(state: string) {
     cwd: ROOT,
     stdout: "null",
     stderr: "piped",
-    env: { ICS_API_TOKEN: "" },
+    env: { ICS_API_TOKEN: token },
   }).spawn();
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
@@ -197,8 +197,13 @@ Deno.test({
       for (const r of link.rules) assert.ok(explanation.includes(r.rule), explanation);
       assert.match(explanation, /Evidence/);
       assert.match(explanation, /FIRED/);
-      if (Deno.env.get("ICS_EXPLORER_SCREENSHOT")) {
-        await page.screenshot({ path: Deno.env.get("ICS_EXPLORER_SCREENSHOT")! });
+      const linkView = page.url();
+      assert.equal(new URL(linkView).searchParams.get("selected"), `link:${target.id}`);
+      const screenshot = Deno.env.get("ICS_EXPLORER_SCREENSHOT");
+      if (screenshot) {
+        await page.screenshot({ path: screenshot });
+        // The README's image stays small.
+        assert.ok(Deno.statSync(screenshot).size < 300_000);
       }
       const shot = await page.screenshot();
       assert.ok(shot.length > 10_000, `screenshot of ${shot.length} bytes`);
@@ -241,6 +246,13 @@ Deno.test({
         shared.links.sort(),
         asOfApi.links.filter((l) => l.confidence >= 0.9).map((l) => l.id).sort(),
       );
+      // A shared selection opens with the view.
+      await page.goto(linkView);
+      await drawn(page);
+      await page.waitForSelector("#explanation");
+      for (const r of link.rules) {
+        assert.ok((await page.textContent("#explanation"))!.includes(r.rule));
+      }
       await page.goto(`${server.url}/?iteration=${ITERATION}&labels=Task`);
       const tasks = await drawn(page);
       assert.ok(tasks.entities > 0 && tasks.entities < now.entities);
@@ -248,6 +260,34 @@ Deno.test({
       assert.deepEqual(problems, []);
       const foreign = requests.filter((u) => !u.startsWith(`${server.url}/`) && !/^data:/.test(u));
       assert.deepEqual(foreign, []);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "explorer: with ICS_API_TOKEN the page asks for the token, then draws",
+  ignore: !hasChromium && !CI,
+  async fn() {
+    assert.ok(hasChromium, `${CHROMIUM} is missing (apt-get install chromium; .ci/run does)`);
+    const { state } = await samplesState();
+    const server = await serve(state, "explorer-test-token");
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+    try {
+      const page = await browser.newPage();
+      // The page itself is served without the token: it holds no data.
+      await page.goto(`${server.url}/?iteration=${ITERATION}`);
+      await page.waitForSelector("#graph[data-state=error]");
+      assert.match(await page.textContent("#status") ?? "", /token/);
+      await page.fill("#token", "explorer-test-token");
+      await page.click("#apply");
+      const seen = await drawn(page);
+      assert.ok(seen.entities > 0);
     } finally {
       await browser.close();
       await server.stop();

@@ -1,6 +1,7 @@
 // The explorer page: one iteration's graph read through /graphql and drawn with cytoscape.
 // Plain browser JavaScript (no build step); the view's state lives in the query string so a view
-// can be shared: ?iteration=&asOf=&knownAt=&minConfidence=&labels=.
+// can be shared: ?iteration=&asOf=&knownAt=&minConfidence=&labels=&selected= (an entity's fact id
+// or `link:<id>`).
 // cytoscape is the npm package's ES module, served beside this file; imported by a computed URL so
 // that `deno check` does not look for it among the sources.
 const { default: cytoscape } = await import(new URL("cytoscape.mjs", import.meta.url).href);
@@ -80,7 +81,7 @@ const Q = {
 // ---------------------------------------------------------------------------------------------
 // The view's state and the query string
 
-/** @returns {{iteration: string, asOf: string, knownAt: string, minConfidence: number, labels: string[] | null}} */
+/** @returns {{iteration: string, asOf: string, knownAt: string, minConfidence: number, labels: string[] | null, selected: string}} */
 function stateFromUrl() {
   const q = new URLSearchParams(location.search);
   const labels = q.get("labels");
@@ -90,6 +91,7 @@ function stateFromUrl() {
     knownAt: q.get("knownAt") ?? "",
     minConfidence: Number(q.get("minConfidence") ?? 0) || 0,
     labels: labels === null ? null : labels.split(",").filter(Boolean),
+    selected: q.get("selected") ?? "",
   };
 }
 
@@ -100,6 +102,7 @@ function urlOf(s) {
   if (s.knownAt) q.set("knownAt", s.knownAt);
   if (s.minConfidence > 0) q.set("minConfidence", String(s.minConfidence));
   if (s.labels) q.set("labels", s.labels.join(","));
+  if (s.selected) q.set("selected", s.selected);
   const text = q.toString();
   return text ? `?${text}` : location.pathname;
 }
@@ -115,6 +118,8 @@ function stateFromControls() {
     knownAt: $("knownAt").value.trim(),
     minConfidence: Math.min(1, Math.max(0, Number($("minConfidence").value) || 0)),
     labels: checked.length === boxes.length ? null : checked,
+    // The selection stays across time points: the same entity or link, if it is there.
+    selected: current.selected,
   };
 }
 
@@ -142,12 +147,12 @@ const cy = cytoscape({
       style: {
         "background-color": "data(colour)",
         label: "data(caption)",
-        "font-size": 9,
+        "font-size": 10,
         "text-wrap": "wrap",
         "text-valign": "bottom",
         "text-margin-y": 3,
-        width: 18,
-        height: 18,
+        width: 22,
+        height: 22,
       },
     },
     { selector: "node:selected", style: { "border-width": 3, "border-color": "#111" } },
@@ -234,9 +239,15 @@ function draw(entities, links, relationships, s) {
     n.position = { x: column * 400 + (row % 4) * 60, y: Math.floor(row / 4) * 60 };
   }
   cy.add([...nodes, ...drawnLinks, ...drawnRels]);
-  cy.layout({ name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true })
-    .run();
-  cy.fit(undefined, 30);
+  // Laid out over the whole canvas (cose alone leaves a tall narrow graph in a wide window).
+  cy.layout({
+    name: "cose",
+    animate: false,
+    randomize: false,
+    nodeDimensionsIncludeLabels: true,
+    boundingBox: { x1: 0, y1: 0, w: Math.max(cy.width(), 400), h: Math.max(cy.height(), 300) },
+    padding: 30,
+  }).run();
   const graph = $("graph");
   graph.dataset.entities = String(nodes.length);
   graph.dataset.links = String(drawnLinks.length);
@@ -358,8 +369,15 @@ async function showLink(edge) {
   }
 }
 
-cy.on("tap", "node", (event) => showEntity(event.target));
-cy.on("tap", "edge.link", (event) => showLink(event.target));
+function select(element) {
+  current.selected = element.id();
+  history.replaceState(null, "", urlOf(current));
+  if (element.isNode()) showEntity(element);
+  else if (element.hasClass("link")) showLink(element);
+}
+
+cy.on("tap", "node", (event) => select(event.target));
+cy.on("tap", "edge.link", (event) => select(event.target));
 cy.on("tap", "edge.relationship", (event) =>
   showSelection(
     heading(`Relationship ${event.target.data("type")}`),
@@ -370,6 +388,7 @@ cy.on("tap", "edge.relationship", (event) =>
 // Loading a view
 
 let loading = 0;
+const hint = $("selection").firstElementChild;
 
 async function load(s) {
   const mine = ++loading;
@@ -396,6 +415,13 @@ async function load(s) {
     ]);
     if (mine !== loading) return;
     draw(entities, links, relationships, s);
+    const chosen = s.selected ? cy.getElementById(s.selected) : cy.collection();
+    if (chosen.nonempty()) {
+      chosen.select();
+      select(chosen);
+    } else {
+      showSelection(hint.cloneNode(true));
+    }
   } catch (error) {
     if (mine === loading) setStatus(error.message, "error");
   }
