@@ -152,7 +152,7 @@ Deno.test({
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       const problems: string[] = [];
       const requests: string[] = [];
-      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+      page.on("console", (m) => /error|warning/.test(m.type()) && problems.push(m.text()));
       page.on("pageerror", (e) => problems.push(e.message));
       page.on("request", (r) => requests.push(r.url()));
 

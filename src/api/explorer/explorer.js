@@ -140,7 +140,6 @@ const short = (text, n = 28) => (text.length > n ? `${text.slice(0, n - 1)}…` 
 
 const cy = cytoscape({
   container: $("graph"),
-  wheelSensitivity: 0.3,
   style: [
     {
       selector: "node",
