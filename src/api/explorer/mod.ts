@@ -8,7 +8,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import type { CompiledSpec } from "../../spec/mod.ts";
+import type { CompiledSpec } from "../../compiler/types.ts";
 
 /** Self only: the page's module, its stylesheet, cytoscape and `/graphql`, nothing else. */
 export const CONTENT_SECURITY_POLICY = [
