@@ -8,7 +8,8 @@
  * cached graph as built); on Neo4j it is the services target. Topics, consumer group, registry
  * subjects, Redis prefix, Postgres schema and dead-letter topic are the run's own
  * (`privateSpec()` of bench:services), and all of them, the ingested iterations and the copies
- * are removed by `close()`.
+ * are removed by `close()`. `serve` says how an `ics serve` beside the runner reads the same store
+ * (a reader takes no lock; SQLite's WAL lets it read while the runner writes).
  * @module
  */
 import { join } from "node:path";
@@ -50,6 +51,8 @@ export interface Ingest {
   /** The runner's /graphql. */
   url: string;
   pid: number;
+  /** What `ics serve` beside the runner takes: its spec, target and state folder. */
+  serve: string[];
   /** Start producing at the rate (after the query targets were picked). */
   start(): void;
   /** Events handed to the producer so far, and processed by the runner (its /metrics). */
@@ -117,12 +120,13 @@ export async function startIngest(o: {
     }
     await ensureTopics(admin, [...topics, setup.dlqTopic], { partitions: 3 });
     const port = freePort();
+    const target = o.state ? "bench_api" : "services";
     const runner = new Deno.Command(Deno.execPath(), {
       args: [
         ...["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-sys"],
         `${ROOT}src/cli/main.ts`,
         "run",
-        ...["--spec", setup.specFile, "--target", o.state ? "bench_api" : "services"],
+        ...["--spec", setup.specFile, "--target", target],
         ...["--state", state, "--metrics-port", String(port)],
       ],
       cwd: ROOT,
@@ -145,6 +149,7 @@ export async function startIngest(o: {
     return {
       url,
       pid: runner.pid,
+      serve: ["--spec", setup.specFile, "--target", target, "--state", state],
       start() {
         producer = produce({
           spec,

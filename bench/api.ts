@@ -7,6 +7,7 @@
  *   deno task bench:api 200000 --neo4j --keep # leave the copy in Neo4j; --reuse: use it again
  *   deno task bench:api --clients 16 --seconds 60 --cache DIR
  *   deno task bench:api 200000 --ingest 2000  # while a runner ingests 2,000 events/s (Kafka)
+ *   deno task bench:api 200000 --ingest 2000 --serve  # ... asking an ics serve beside it
  *
  * Builds the graph once (the embedded pipeline over a generated corpus; with --neo4j its whole
  * bi-temporal history is then written to Neo4j, under iteration ids of its own, and deleted
@@ -15,7 +16,7 @@
  * queries, links by rule and confidence). Prints p50/p95/p99 per kind and requests/s; the
  * objective is p95 < 100 ms per kind. With `--ingest RATE` the API is instead the one of an `ics run`
  * that meanwhile ingests new events at RATE into the same store (`_api_ingest.ts`; objective p95 <
- * 500 ms); the achieved ingest rate is printed under the table, and for either the CPU each
+ * 500 ms; `--serve`: the clients ask a separate `ics serve` on the same store); the achieved ingest rate is printed under the table, and for either the CPU each
  * process used while the clients ran. Not a test.
  * @module
  */
@@ -43,12 +44,15 @@ const { values, positionals } = parseArgs({
     reuse: { type: "boolean", default: false },
     // Events/s a runner ingests into the store while the clients run (0: nothing runs).
     ingest: { type: "string", default: "0" },
+    // With --ingest: the clients ask an `ics serve` beside the runner rather than the runner.
+    serve: { type: "boolean", default: false },
   },
 });
 const size = Number(positionals[0] ?? 1_000_000);
 const clients = Number(values.clients), seconds = Number(values.seconds);
 const rate = Number(values.ingest);
 if (!(Number.isInteger(rate) && rate >= 0)) throw new Error(`--ingest "${values.ingest}"?`);
+if (values.serve && !rate) throw new Error("--serve goes with --ingest RATE");
 const warmUp = rate ? 10 : 5; // ingesting: the runner's consumer joins its group meanwhile
 // With Neo4j, iteration ids of their own (seed 4242: it-4242-0001...), deleted afterwards.
 const seed = values.neo4j ? 4242 : 1;
@@ -79,7 +83,7 @@ if (values.neo4j && !values.reuse) {
 
 let server: Deno.ChildProcess | undefined, ingest: Ingest | undefined;
 try {
-  let url: string;
+  let url = "";
   if (rate) {
     ingest = await startIngest({
       state: values.neo4j ? undefined : state,
@@ -89,15 +93,18 @@ try {
       log: console.error,
     });
     url = ingest.url;
-  } else {
+  }
+  if (!rate || values.serve) {
     server = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         ...perms,
         main,
         "serve",
-        ...["--state", state, "--port", "0"],
-        ...(values.neo4j ? ["--target", "services"] : []),
+        ...(ingest ? ingest.serve : ["--state", state]),
+        "--port",
+        "0",
+        ...(values.neo4j && !ingest ? ["--target", "services"] : []),
       ],
       cwd: root,
       env: { ICS_API_TOKEN: "" },
@@ -119,7 +126,8 @@ try {
   const before = await ingest?.counts();
   const cpu = await monitorCpu({
     [Deno.pid]: "bench (clients)",
-    [(server ?? ingest)!.pid]: rate ? "ics run (API + ingest)" : "ics serve",
+    ...(ingest ? { [ingest.pid]: server ? "ics run (ingest)" : "ics run (API + ingest)" } : {}),
+    ...(server ? { [server.pid]: "ics serve" } : {}),
   });
   const report = await load(url, next, clients, seconds);
   const used = await cpu.stop();
@@ -127,7 +135,9 @@ try {
   console.log(
     `\n${size.toLocaleString("en")} events, ${values.neo4j ? "Neo4j" : "embedded (SQLite)"}, ` +
       `${clients} clients, ${report.seconds.toFixed(0)} s` +
-      (rate ? `, while ingesting at ${rate} events/s` : "") + "\n",
+      (rate ? `, while ingesting at ${rate} events/s` : "") +
+      (rate ? (server ? " (API: ics serve beside the runner)" : " (API: the runner's)") : "") +
+      "\n",
   );
   console.log(table(report, rate ? 500 : 100));
   if (before && after) {
