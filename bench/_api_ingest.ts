@@ -9,7 +9,9 @@
  * subjects, Redis prefix, Postgres schema and dead-letter topic are the run's own
  * (`privateSpec()` of bench:services), and all of them, the ingested iterations and the copies
  * are removed by `close()`. `serve` says how an `ics serve` beside the runner reads the same store
- * (a reader takes no lock; SQLite's WAL lets it read while the runner writes).
+ * (a reader takes no lock; SQLite's WAL lets it read while the runner writes). Killed, `deno run -A
+ * bench/_services_cleanup.ts RUN_ID` (the run it logged) removes its services' names; the next
+ * `--ingest --neo4j` run, its iterations.
  * @module
  */
 import { join } from "node:path";
@@ -33,6 +35,7 @@ import {
 import { lines, producing } from "./_services_live.ts";
 
 const SEED = 4243;
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 /** The embedded target of the private spec: the local one, fed by the run's topics. */
 const EMBEDDED = `targets:
   bench_api:
@@ -70,18 +73,26 @@ export async function startIngest(o: {
 }): Promise<Ingest> {
   const run = Date.now().toString(36);
   const setup = await privateSpec(run);
+  o.log(`ingest run ${run} (killed: deno run -A bench/_services_cleanup.ts ${run})`);
   const cleanups: [string, () => Promise<unknown>][] = [
     ["files", () => Deno.remove(setup.dir, { recursive: true })],
   ];
-  const close = async () => {
-    producing.abort();
-    for (const [what, fn] of cleanups.reverse()) {
-      await fn().catch((e) => console.error(`cleanup: ${what}: ${(e as Error).message}`));
-    }
-  };
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      for (const s of SIGNALS) Deno.removeSignalListener(s, interrupted);
+      producing.abort();
+      for (const [what, fn] of cleanups.reverse()) {
+        await fn().catch((e) => console.error(`cleanup: ${what}: ${(e as Error).message}`));
+      }
+    })();
+  // Interrupted, the run's topics, group and the rest are removed all the same.
+  const interrupted = () => void close().finally(() => Deno.exit(130));
+  for (const s of SIGNALS) Deno.addSignalListener(s, interrupted);
   try {
     if (o.state) {
       const text = await Deno.readTextFile(setup.specFile);
+      if (!/^targets:\n/m.test(text)) throw new Error("pipeline.yaml changed: no targets: line");
       await Deno.writeTextFile(setup.specFile, text.replace(/^targets:\n/m, EMBEDDED));
     }
     const { spec, errors } = await loadSpec(setup.specFile);
@@ -143,7 +154,7 @@ export async function startIngest(o: {
     const runnerLog = drain(runner.stderr);
     const url = `http://127.0.0.1:${port}/graphql`;
     await ready(`http://127.0.0.1:${port}/readyz`, runner, runnerLog);
-    o.log(`ingesting runner ${runner.pid} ready (run ${run}, ${setup.dir})`);
+    o.log(`ingesting runner ${runner.pid} ready`);
     const sentAt: number[] = [];
     let producer: Promise<unknown> | undefined;
     return {
