@@ -10,7 +10,8 @@
  * partition per batch, the broker answering as soon as anything is there, as before #11).
  *
  *   deno task bench:batching [RATE=1000] [SECONDS=20] [PARTITIONS=12] [WRITE_MS=10]
- *   MAX_WAIT_MS=100 MODES=gather,old to change the new mode's wait or run one mode.
+ *   MAX_WAIT_MS=100 MODES=gather,old to change the new mode's wait or run one mode;
+ *   ROW_US=100 adds a per-record cost to the sink (the graph store's ~0.1 ms per version).
  *
  * The producer runs in the same process (as `ics produce` would not): its cost is on both modes.
  * @module
@@ -25,6 +26,7 @@ const partitions = Number(Deno.args[2] ?? 12);
 const writeMs = Number(Deno.args[3] ?? 10);
 const maxWaitMs = Number(Deno.env.get("MAX_WAIT_MS") ?? 100);
 const modes = (Deno.env.get("MODES") ?? "gather,old").split(",");
+const rowUs = Number(Deno.env.get("ROW_US") ?? 0);
 const brokers = (Deno.env.get("KAFKA_BROKERS") ?? "127.0.0.1:9092").split(",");
 const VALUE_BYTES = 150; // about a bundled event in Avro
 const run = `bb-${Date.now().toString(36)}`;
@@ -33,6 +35,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Result {
   latencies: number[];
+  /** Simulated sink time per batch. */
+  writes: number[];
   batches: number;
   records: number;
   parts: number;
@@ -95,7 +99,15 @@ async function measure(mode: string): Promise<Result> {
       log: (_level, m) => void (m.includes("joined group") && joined()),
     },
   );
-  const r: Result = { latencies: [], batches: 0, records: 0, parts: 0, ms: 0, sent: Infinity };
+  const r: Result = {
+    latencies: [],
+    writes: [],
+    batches: 0,
+    records: 0,
+    parts: 0,
+    ms: 0,
+    sent: Infinity,
+  };
   const stop = new AbortController();
   const decoder = new TextDecoder();
   const consuming = (async () => {
@@ -112,7 +124,9 @@ async function measure(mode: string): Promise<Result> {
       r.batches++;
       r.records += b.records.length;
       r.parts += parts.size;
-      await sleep(writeMs);
+      const write = writeMs + (b.records.length * rowUs) / 1000;
+      r.writes.push(write);
+      await sleep(write);
       await b.ack();
       if (r.records >= r.sent) stop.abort();
     }
@@ -137,7 +151,8 @@ const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 
 console.log(
   `bench:batching: ${rate} records/s for ${seconds} s over 3 topics × ${partitions} partitions, ` +
-    `sink ${writeMs} ms per batch, ${VALUE_BYTES} B values (load ${load()})`,
+    `sink ${writeMs} ms per batch + ${rowUs} µs per record, ${VALUE_BYTES} B values ` +
+    `(load ${load()})`,
 );
 console.log(
   "mode                 p50 ms  p95 ms  p99 ms  batches/s  records/batch  partitions/batch",
@@ -155,6 +170,7 @@ for (const mode of modes) {
       (r.batches / (r.ms / 1000)).toFixed(1).padStart(10),
       (r.records / r.batches).toFixed(1).padStart(14),
       (r.parts / r.batches).toFixed(1).padStart(17),
+      pct(r.writes.sort((a, b) => a - b), 95).toFixed(0).padStart(12),
     ].join(" ") + (r.records < r.sent ? `  (only ${r.records} of ${r.sent} handed over)` : ""),
   );
 }
