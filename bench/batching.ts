@@ -11,7 +11,8 @@
  *
  *   deno task bench:batching [RATE=1000] [SECONDS=20] [PARTITIONS=12] [WRITE_MS=10]
  *   MAX_WAIT_MS=100 MODES=gather,old to change the new mode's wait or run one mode;
- *   ROW_US=100 adds a per-record cost to the sink (the graph store's ~0.1 ms per version).
+ *   ROW_US=100 adds a per-record cost to the sink (the graph store's ~0.1 ms per version);
+ *   MAX_BATCH_RECORDS (default 5000) is the gathering mode's max_batch_records.
  *
  * The producer runs in the same process (as `ics produce` would not): its cost is on both modes.
  * @module
@@ -27,6 +28,7 @@ const writeMs = Number(Deno.args[3] ?? 10);
 const maxWaitMs = Number(Deno.env.get("MAX_WAIT_MS") ?? 100);
 const modes = (Deno.env.get("MODES") ?? "gather,old").split(",");
 const rowUs = Number(Deno.env.get("ROW_US") ?? 0);
+const maxRecords = Number(Deno.env.get("MAX_BATCH_RECORDS") ?? 5000);
 const brokers = (Deno.env.get("KAFKA_BROKERS") ?? "127.0.0.1:9092").split(",");
 const VALUE_BYTES = 150; // about a bundled event in Avro
 const run = `bb-${Date.now().toString(36)}`;
@@ -91,6 +93,7 @@ async function measure(mode: string): Promise<Result> {
       topics,
       ...(mode === "old" ? { max_wait_ms: 0, partitions_consumed_concurrently: 4 } : {
         max_wait_ms: maxWaitMs,
+        max_batch_records: maxRecords,
       }),
     }),
     {
@@ -155,15 +158,15 @@ console.log(
     `(load ${load()})`,
 );
 console.log(
-  "mode                 p50 ms  p95 ms  p99 ms  batches/s  records/batch  partitions/batch",
+  "mode                      p50 ms  p95 ms  p99 ms  batches/s  records/batch  partitions/batch",
 );
 for (const mode of modes) {
   const r = await measure(mode);
   const sorted = r.latencies.sort((a, b) => a - b);
-  const label = mode === "old" ? "old (max_wait_ms 0)" : `gather (${maxWaitMs} ms)`;
+  const label = mode === "old" ? "old (max_wait_ms 0)" : `gather (${maxWaitMs} ms, ${maxRecords})`;
   console.log(
     [
-      label.padEnd(19),
+      label.padEnd(24),
       pct(sorted, 50).toFixed(0).padStart(7),
       pct(sorted, 95).toFixed(0).padStart(7),
       pct(sorted, 99).toFixed(0).padStart(7),

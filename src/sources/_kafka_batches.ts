@@ -71,7 +71,6 @@ type InFlight = Gathered<RawRecord> & {
   offsets?: SourceOffsets;
   epoch?: number;
   stale?: boolean;
-  taken?: boolean;
 };
 
 const EMPTY = new Uint8Array(0);
@@ -133,8 +132,7 @@ export function createBatcher(o: BatcherOptions) {
         offering = b;
         const taken = await o.hand.put(b);
         offering = undefined;
-        if (taken) f.taken = true;
-        else stale(f);
+        if (!taken) stale(f);
       }
     } finally {
       pumping = false;
