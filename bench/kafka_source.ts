@@ -100,7 +100,9 @@ const source = createKafkaSource(
     brokers,
     group_id: `${run}-source`,
     schema_registry: registryUrl,
-    partitions_consumed_concurrently: Number(Deno.env.get("PARTITIONS_CONCURRENTLY") ?? 4),
+    ...(Deno.env.get("PARTITIONS_CONCURRENTLY")
+      ? { partitions_consumed_concurrently: Number(Deno.env.get("PARTITIONS_CONCURRENTLY")) }
+      : {}), // default: all partitions
   }),
   { stateDir: ".", specDir: root, log: () => {}, drain: true, streamTopics },
 );
