@@ -32,9 +32,11 @@ export interface CrashInput {
 /**
  * Corpus events (deterministic per seed), with every 97th event re-sent 1,500 lines later (an
  * exact copy: the dedup store drops it) and a poison line every 1,000 events, alternately a
- * truncated JSON line and an ARTIFACT_CREATED without its path: both are dead-lettered.
+ * truncated JSON line and an ARTIFACT_CREATED without its path: both are dead-lettered. Whole
+ * iterations until there are at least `minLines` lines (about 190 iterations; how many events an
+ * iteration has depends on the seed, so a fixed count fell short for some seeds).
  */
-export function crashInput(seed: number, iterations = 190): CrashInput {
+export function crashInput(seed: number, minLines = 50_000): CrashInput {
   const out: CrashInput = {
     seed,
     prefix: `it-${seed}-`,
@@ -52,10 +54,12 @@ export function crashInput(seed: number, iterations = 190): CrashInput {
   };
   const resend = new Map<number, string[]>(); // at event index → lines
   let lastDde: Record<string, unknown> | undefined;
-  let i = 0;
-  for (const e of corpus({ iterations, seed })) {
+  let i = 0, current: string | undefined;
+  for (const e of corpus({ iterations: 1_000, seed })) {
     const line = JSON.stringify(e);
     const id = e.event_id as string, iteration = e.iteration_id as string;
+    if (out.lines.length >= minLines && iteration !== current) break;
+    current = iteration;
     push(line, id, iteration);
     out.perStream[id.split("-").at(-2)!]++;
     if ("workflow_id" in e) lastDde = e;

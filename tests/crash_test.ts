@@ -155,7 +155,7 @@ Deno.test("crash safety (embedded): SIGKILLed runs resume to the clean run's gra
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const [got, want] = [await checksum(spec, state), await checksum(spec, clean)];
   console.log(`checksum after kills ${got.sha256}, clean ${want.sha256}`);
-  assert.equal(want.iterations, 190);
+  assert.equal(want.iterations, new Set(input.iterations.filter((x) => x !== null)).size);
   assert.ok(want.links > 10_000, `${want.links} links`);
   assert.deepEqual(got, want);
 

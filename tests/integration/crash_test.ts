@@ -120,7 +120,7 @@ serviceTest(
       const want = await sum(["--spec", spec, "--state", clean]);
       const got = await sum(services, env);
       console.log(`checksum Neo4j after kills ${got.sha256}, embedded clean ${want.sha256}`);
-      assert.equal(want.iterations, 190);
+      assert.equal(want.iterations, new Set(input.iterations.filter((x) => x !== null)).size);
       assert.ok(want.links > 10_000, `${want.links} links`);
       if (got.sha256 !== want.sha256) {
         // Neo4j is shared: say whether a foreign policy touched these links (another test's
@@ -163,7 +163,7 @@ serviceTest(
       await dropPgSchema(setup.pgSchema);
       await deleteIterations(
         driver,
-        Array.from({ length: 190 }, (_, i) => iterationId(seed, i + 1)),
+        Array.from({ length: 250 }, (_, i) => iterationId(seed, i + 1)),
       );
       await driver.close();
       await Deno.remove(setup.dir, { recursive: true });
