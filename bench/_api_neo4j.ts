@@ -32,7 +32,8 @@ export async function copyToNeo4j(graphDb: string, prefix: string): Promise<numb
     };
     for (const iteration_id of iterations) {
       batch.push(...await lite.query({ iteration_id, history: true }));
-      if (batch.length >= 20_000) await flush();
+      // 5,000 a transaction: 20,000 outlasted the store's 60 s transaction timeout on a busy machine.
+      if (batch.length >= 5_000) await flush();
     }
     await flush();
   } finally {

@@ -2,7 +2,7 @@
  * One benchmark run in its own process: prints {events, elapsed_ms, peak_rss_kb, live_heap_mb,
  * links, cpu_s, main_cpu_s} as JSON.
  */
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 
 const [input, state, durability] = Deno.args;

@@ -2,7 +2,7 @@
  * One `bench:scale` run in its own process: the embedded pipeline over a JSONL file, then the links
  * it stored. Prints {events, elapsed_ms, near_misses, near_misses_by_rule, links: ["Label key|Label key|rule,rule"]}.
  */
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 import { openGraph } from "../src/cli/_common.ts";
 import { type LinkRow, streamLinks } from "../src/cli/_graph.ts";

@@ -19,7 +19,7 @@ import {
   SERVICES,
 } from "./_services_setup.ts";
 import { dropPeer } from "./_services_unwind.ts";
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 
 export const SEEDS = [2601, 2602];
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Admin, Kafka } from "kafkajs";
-import type { CompiledSpec } from "../src/spec/mod.ts";
+import type { CompiledSpec } from "../src/compiler/mod.ts";
 import type { Registry } from "../src/schema_registry/mod.ts";
 import { produce } from "../src/cli/produce.ts";
 import { createDecoder } from "../src/codecs/mod.ts";

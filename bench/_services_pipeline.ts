@@ -11,7 +11,7 @@
  *   deno run -A bench/_services_pipeline.ts SPEC STATE_DIR drain|live OUT.json
  * @module
  */
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 import { createTelemetry } from "../src/telemetry/mod.ts";
 import type { DedupStore, Source, SourceBatch } from "../src/core/component.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Driver } from "neo4j-driver";
-import type { CompiledSpec } from "../src/spec/mod.ts";
+import type { CompiledSpec } from "../src/compiler/mod.ts";
 import type { GraphStore } from "../src/core/component.ts";
 import type { GraphChanges, RawRecord } from "../src/core/types.ts";
 import { createDecoder } from "../src/codecs/mod.ts";

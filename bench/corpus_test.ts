@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { identify } from "../src/dedup/mod.ts";
 import type { Event as EventOf } from "../src/core/types.ts";
 import avro from "avsc";

@@ -15,7 +15,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { Buffer } from "node:buffer";
 import { partitioner } from "../src/kafka/mod.ts";
 import { corpus, eventsPerIteration } from "./corpus.ts";
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { createRegistry } from "../src/schema_registry/mod.ts";
 import { deleteSubjects } from "./_services_setup.ts";
 import { produce } from "../src/cli/produce.ts";
@@ -100,7 +100,9 @@ const source = createKafkaSource(
     brokers,
     group_id: `${run}-source`,
     schema_registry: registryUrl,
-    partitions_consumed_concurrently: Number(Deno.env.get("PARTITIONS_CONCURRENTLY") ?? 4),
+    ...(Deno.env.get("PARTITIONS_CONCURRENTLY")
+      ? { partitions_consumed_concurrently: Number(Deno.env.get("PARTITIONS_CONCURRENTLY")) }
+      : {}), // default: all partitions
   }),
   { stateDir: ".", specDir: root, log: () => {}, drain: true, streamTopics },
 );

@@ -50,7 +50,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import neo4j from "neo4j-driver";
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { createRegistry } from "../src/schema_registry/mod.ts";
 import { produce } from "../src/cli/produce.ts";
 import { ensureTopics } from "../src/cli/topics.ts";

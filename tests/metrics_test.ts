@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 import { createObserver } from "../src/cli/_observe.ts";
 import { createTelemetry } from "../src/telemetry/mod.ts";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { DatabaseSync } from "node:sqlite";
-import { loadSpec } from "../src/spec/mod.ts";
+import { loadSpec } from "../src/compiler/mod.ts";
 import { compile, run } from "../src/runtime/mod.ts";
 import type { DeadLetter } from "../src/core/types.ts";
 import { KEEP_BYTES } from "../src/sources/file.ts";

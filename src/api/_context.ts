@@ -1,7 +1,7 @@
 /** What every resolver of a request gets. */
 import type { GraphStore } from "../core/component.ts";
 import type { Engine } from "../correlation/mod.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/types.ts";
 import type { DeadLetterSource } from "./_dead_letters.ts";
 import type { Loaders } from "./_loaders.ts";
 import type { ApiModel } from "./_model.ts";

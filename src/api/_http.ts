@@ -22,7 +22,7 @@ import {
 import { getComplexity } from "graphql-query-complexity";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
-import type { ApiConfig } from "../spec/mod.ts";
+import type { ApiConfig } from "../compiler/mod.ts";
 import { redact } from "../core/secrets.ts";
 import type { ApiContext } from "./_context.ts";
 

@@ -11,8 +11,8 @@
  * or `hasTaskRel`/`hasTaskFromRel` where that name is taken.
  * @module
  */
-import type { CompiledSpec } from "../spec/mod.ts";
-import { fieldType } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/types.ts";
+import { fieldType } from "../compiler/mod.ts";
 
 /** A GraphQL type for an Avro field type: `String`, `Int`, `Float`, `Boolean`, `[String]`, `JSON`. */
 export type FieldKind = "String" | "Int" | "Float" | "Boolean" | "JSON" | `[${string}]`;

@@ -4,7 +4,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { type CompiledSpec, loadSpec } from "../spec/mod.ts";
+import { type CompiledSpec, loadSpec } from "../compiler/mod.ts";
 import { compile, run } from "../runtime/mod.ts";
 import type { GraphStore } from "../core/component.ts";
 import { openSqliteGraph } from "../sinks/sqlite_graph.ts";

@@ -3,14 +3,14 @@
  * generated from the compiled spec (`_model.ts`, `_sdl.ts`), its resolvers read the graph store's
  * read side (`GraphReader`) with per-request batching (`_loaders.ts`), and `_http.ts` serves it at
  * `/graphql` with its limits. `ics serve` runs it on its own; `ics run` mounts it on its
- * observability endpoint.
+ * observability endpoint. The explorer page (`explorer/`) is served beside it at `/`.
  * @module
  */
 import { resolve } from "node:path";
 import { createSchema } from "graphql-yoga";
 import type { GraphQLSchema } from "graphql";
 import type { GraphStore } from "../core/component.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/types.ts";
 import { createEngine } from "../correlation/mod.ts";
 import { rememberSecret } from "../core/secrets.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
@@ -20,6 +20,7 @@ import { resolvers } from "./_resolvers.ts";
 import { createLoaders } from "./_loaders.ts";
 import { type DeadLetterSource, fileDeadLetters, unreadDeadLetters } from "./_dead_letters.ts";
 import { type GraphqlHandler, graphqlHandler, isLoopback } from "./_http.ts";
+import { explorerHandler } from "./explorer/mod.ts";
 
 export { apiModel, isLoopback, sdl };
 export type { DeadLetterSource, GraphqlHandler };
@@ -53,9 +54,11 @@ export interface ApiOptions {
   token?: string;
   telemetry?: Telemetry;
   log?: (level: "warn" | "error", message: string) => void;
+  /** Serve the explorer page at `/` too (default true). */
+  explorer?: boolean;
 }
 
-/** The `/graphql` handler of a spec over a store. */
+/** The `/graphql` handler of a spec over a store, with the explorer at `/`. */
 export function createApi(o: ApiOptions): GraphqlHandler {
   const model = apiModel(o.spec);
   const schema = createSchema({ typeDefs: sdl(model), resolvers: resolvers({ model }) });
@@ -69,7 +72,7 @@ export function createApi(o: ApiOptions): GraphqlHandler {
   rememberSecret(token);
   const config = o.spec.spec.api;
   const storeOf = typeof o.store === "function" ? o.store : () => o.store as GraphStore;
-  return graphqlHandler({
+  const graphql = graphqlHandler({
     schema,
     config,
     token,
@@ -90,4 +93,12 @@ export function createApi(o: ApiOptions): GraphqlHandler {
       };
     },
   });
+  if (o.explorer === false) return graphql;
+  // The page and its files hold no data (that is read through /graphql, with its auth), so they
+  // are served to any client.
+  const explorer = explorerHandler(o.spec);
+  return {
+    handle: async (request, remote) =>
+      (await explorer.handle(request)) ?? graphql.handle(request, remote),
+  };
 }

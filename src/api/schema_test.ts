@@ -12,7 +12,7 @@ import { createSchema } from "graphql-yoga";
 import { copy } from "../../tests/_copy.ts";
 import { apiModel, apiSchema, sdl } from "./mod.ts";
 import { loadRootSpec, ROOT } from "./_testing.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 
 /** `field: Type` of each field of an object type. */
 function fields(schema: GraphQLSchema, type: string): Record<string, string> {

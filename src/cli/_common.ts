@@ -4,7 +4,7 @@
  * commands take (each declared once here; `_kafka.ts` and `_observe.ts` hold their own).
  * @module
  */
-import { type CompiledSpec, formatErrors, loadSpec } from "../spec/mod.ts";
+import { type CompiledSpec, formatErrors, loadSpec } from "../compiler/mod.ts";
 import { UserError } from "../core/errors.ts";
 import { graphStores } from "../sinks/mod.ts";
 import { createComponent, type GraphStore } from "../core/component.ts";

@@ -3,7 +3,7 @@
  * Kafka, its connection and registry, each stream's topic, and the dead-letter topic.
  * @module
  */
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { UserError } from "../core/errors.ts";
 import { redact } from "../core/secrets.ts";
 import { type KafkaSourceConfig, schema as kafkaSourceSchema } from "../sources/kafka.ts";

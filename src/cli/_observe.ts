@@ -10,7 +10,7 @@
  */
 import type { Pipeline } from "../runtime/mod.ts";
 import { boolean, type Flags, number } from "./_flags.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import type { Context } from "../core/component.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 import { type Checked, serveTelemetry } from "../telemetry/http.ts";

@@ -2,7 +2,7 @@
 import { JSON_OUTPUT, load, openGraph, SELECTION, STORE } from "./_common.ts";
 import { command } from "./_command.ts";
 import { type Checksum, checksum } from "../graph/checksum.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 
 export const cli = command({
   name: "checksum",

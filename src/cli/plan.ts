@@ -1,9 +1,9 @@
 /** `ics plan --base REF`: what a policy change does to the links of recorded events. */
-import { relative } from "node:path";
+import { shortName } from "../yaml/mod.ts";
 import { corpusOf, EVALUATION, EXIT, Exit, load, SPEC } from "./_common.ts";
 import { command } from "./_command.ts";
 import { number, someOf, string } from "./_flags.ts";
-import { formatErrors, loadSpec } from "../spec/mod.ts";
+import { formatErrors, loadSpec } from "../compiler/mod.ts";
 import { failsOn, openBase, plan, planMarkdown } from "../policy/mod.ts";
 
 export const cli = command({
@@ -65,9 +65,4 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     await base.cleanup();
   }
-}
-
-function shortName(path: string): string {
-  const rel = relative(Deno.cwd(), path);
-  return rel.startsWith("..") ? path : rel;
 }

@@ -1,7 +1,7 @@
 /** `ics produce`: publish JSONL events (README, Events) to the stream topics as Avro. */
 import { Buffer } from "node:buffer";
 import { resolve } from "node:path";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import type { RawRecord } from "../core/types.ts";
 import { createDecoder } from "../codecs/mod.ts";
 import { encode } from "../codecs/confluent.ts";

@@ -4,7 +4,7 @@ import { corpusOf, EVALUATION, EXIT, Exit, load, SPEC } from "./_common.ts";
 import { command } from "./_command.ts";
 import { number, string } from "./_flags.ts";
 import { UserError } from "../core/errors.ts";
-import { formatErrors } from "../spec/_errors.ts";
+import { formatErrors, shortName } from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import {
   evaluate,
@@ -81,8 +81,7 @@ export async function main(args: string[]): Promise<number> {
   });
   const evaluation = await evaluate(spec, events, { source: corpus });
   const report = measure(spec, evaluation, labels, config);
-  const short = (p: string) =>
-    relative(Deno.cwd(), p).startsWith("..") ? p : relative(Deno.cwd(), p);
+  const short = shortName;
   console.log(
     values.format === "json"
       ? JSON.stringify({ labels: short(labelsFile), corpus: short(corpus), ...report }, null, 2)

@@ -1,6 +1,6 @@
 /** `ics run`: run the pipeline on a target until its input ends (or SIGINT/SIGTERM). */
 import { compile, type Pipeline, run } from "../runtime/mod.ts";
-import { type CompiledSpec, formatErrors, loadSpec } from "../spec/mod.ts";
+import { type CompiledSpec, formatErrors, loadSpec } from "../compiler/mod.ts";
 import { stableStringify } from "../core/hash.ts";
 import { dirname, resolve } from "node:path";
 import { load, QUIET, STORE, targetOf } from "./_common.ts";

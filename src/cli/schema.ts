@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { join } from "node:path";
-import { pipelineSchema, ruleFileSchema } from "../spec/mod.ts";
+import { pipelineSchema, ruleFileSchema } from "../compiler/mod.ts";
 import { ruleTestFileSchema } from "../policy/schema.ts";
 import { command } from "./_command.ts";
 import { boolean, string } from "./_flags.ts";

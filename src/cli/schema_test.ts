@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { schemas } from "./schema.ts";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { copy } from "../../tests/_copy.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

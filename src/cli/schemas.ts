@@ -1,5 +1,5 @@
 /** `ics schemas`: the local stream schemas against the schema registry. */
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { UserError } from "../core/errors.ts";
 import {
   createRegistry,

@@ -60,7 +60,7 @@ export async function main(args: string[]): Promise<number> {
       portName: "port",
       portHint: "--port",
     });
-    log("info", `serving http://${endpoint.hostname}:${endpoint.port}/graphql`, {
+    log("info", `serving http://${endpoint.hostname}:${endpoint.port}/graphql (explorer at /)`, {
       component: "http",
     });
     await new Promise<void>((done) => {

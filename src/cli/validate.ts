@@ -4,7 +4,7 @@ import { load, SPEC } from "./_common.ts";
 import { command } from "./_command.ts";
 import { boolean } from "./_flags.ts";
 import { UserError } from "../core/errors.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 
 export const cli = command({
   name: "validate",

@@ -11,7 +11,7 @@
  */
 import type avro from "avsc";
 import type { DlqCategory, Event, RawRecord } from "../core/types.ts";
-import type { CompiledSpec, CompiledStream } from "../spec/mod.ts";
+import type { CompiledSpec, CompiledStream } from "../compiler/types.ts";
 import { Buffer } from "node:buffer";
 import { readField } from "../core/fields.ts";
 import { decodeJson, numberSource } from "./json.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { RawRecord } from "../core/types.ts";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { createDecoder, type Decoded } from "./mod.ts";
 
 const PIPELINE = new URL("../../pipeline.yaml", import.meta.url).pathname;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import type { EntityView, Rule } from "./_types.ts";
 import { createRule, type RuleConfig, ruleSchema } from "./kinds.ts";
 import { createEngine, createIndex, type Engine, pairId, type Policy } from "./mod.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import type { EntityView, Rule } from "./_types.ts";
 import { createRule } from "./kinds.ts";
 import { entity } from "./_testing.ts";

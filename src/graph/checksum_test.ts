@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { compile, run } from "../runtime/mod.ts";
 import { stateChecksum } from "../cli/checksum.ts";
 import { canonicalJson } from "./checksum.ts";

@@ -5,7 +5,7 @@ import { createDecoder } from "../codecs/mod.ts";
 import { createEngine } from "../correlation/mod.ts";
 import { createMapper } from "../mapping/mod.ts";
 import { openSqliteGraph } from "../sinks/sqlite_graph.ts";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { type ApplyResult, createGraphModel, entityId, type GraphModel } from "./mod.ts";
 
 const PIPELINE = new URL("../../pipeline.yaml", import.meta.url).pathname;

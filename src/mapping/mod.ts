@@ -3,7 +3,7 @@
  * `relationships` declare. Config, not code: nothing here knows about tasks or modules.
  * @module
  */
-import type { EntityMapping, KeyAlternatives, RelationshipMapping } from "../spec/mod.ts";
+import type { EntityMapping, KeyAlternatives, RelationshipMapping } from "../compiler/types.ts";
 import type { EntityObservation, Event, RelationshipObservation } from "../core/types.ts";
 import { Buffer } from "node:buffer";
 import { readField } from "../core/fields.ts";

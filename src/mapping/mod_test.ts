@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Event } from "../core/types.ts";
 import { createDecoder } from "../codecs/mod.ts";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { createMapper, MappingError } from "./mod.ts";
 
 const PIPELINE = new URL("../../pipeline.yaml", import.meta.url).pathname;

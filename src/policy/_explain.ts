@@ -4,7 +4,7 @@
  * @module
  */
 import { createEngine, type Engine, type EntityView } from "../correlation/mod.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import { type Endpoint, endpointId, refText } from "./evaluate.ts";
 

@@ -4,9 +4,14 @@
  * is a YAML flow mapping, so the spec's YAML loader gives line and column).
  * @module
  */
-import { relative } from "node:path";
-import { loadYaml, type SpecError } from "../spec/_yaml.ts";
-import { validate, yamlPath } from "../spec/_errors.ts";
+import {
+  loadYaml,
+  readConfigFile,
+  shortName,
+  type SpecError,
+  validate,
+  yamlPath,
+} from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import type { Endpoint } from "./evaluate.ts";
 import { pairKey } from "./evaluate.ts";
@@ -23,19 +28,17 @@ export interface Label {
   at: string;
 }
 
+/** The largest labels file read: 16 MiB, some 80,000 labelled pairs. */
+export const MAX_LABELS_BYTES = 16 << 20;
+
 /** Every label of a file, or every problem (positioned) when one line is wrong. */
 export async function loadLabels(
   path: string,
   labels: string[],
 ): Promise<{ labels: Label[]; errors: SpecError[] }> {
   const file = shortName(path);
-  const text = await Deno.readTextFile(path).catch(() => undefined);
-  if (text === undefined) {
-    return {
-      labels: [],
-      errors: [{ file, line: 1, column: 1, path: "", message: "file cannot be read" }],
-    };
-  }
+  const text = await readConfigFile(path, file, "labelled pairs", MAX_LABELS_BYTES);
+  if (typeof text !== "string") return { labels: [], errors: [text] };
   const out: Label[] = [];
   const errors: SpecError[] = [];
   const seen = new Map<string, { line: number; match: boolean }>();
@@ -90,9 +93,4 @@ export async function loadLabels(
     });
   }
   return errors.length ? { labels: [], errors } : { labels: out, errors };
-}
-
-function shortName(path: string): string {
-  const rel = relative(Deno.cwd(), path);
-  return rel.startsWith("..") ? path : rel;
 }

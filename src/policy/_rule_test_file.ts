@@ -4,11 +4,17 @@
  * ready to evaluate. Every problem is reported at once as `file:line:column  path  message`.
  * @module
  */
-import { dirname, relative, resolve } from "node:path";
-import { loadYaml, type SpecError } from "../spec/_yaml.ts";
-import { validate, yamlPath } from "../spec/_errors.ts";
+import { dirname, resolve } from "node:path";
+import {
+  loadYaml,
+  readConfigFile,
+  shortName,
+  type SpecError,
+  validate,
+  yamlPath,
+} from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { type Endpoint, type EventInput, readJsonl } from "./evaluate.ts";
 import { type Arrival, ruleTestFileSchema } from "./schema.ts";
 
@@ -55,13 +61,8 @@ export async function loadRuleTests(
   spec: CompiledSpec,
 ): Promise<{ cases: ResolvedCase[]; errors: SpecError[] }> {
   const file = shortName(path);
-  const text = await Deno.readTextFile(path).catch(() => undefined);
-  if (text === undefined) {
-    return {
-      cases: [],
-      errors: [{ file, line: 1, column: 1, path: "", message: "file cannot be read" }],
-    };
-  }
+  const text = await readConfigFile(path, file, "rule test files");
+  if (typeof text !== "string") return { cases: [], errors: [text] };
   const loaded = loadYaml(file, text, (n) => Deno.env.get(n));
   const checked = validate(ruleTestFileSchema, loaded);
   if (!checked.value) return { cases: [], errors: checked.errors };
@@ -211,9 +212,4 @@ export function parseEndpoint(text: string, iteration_id: string): Endpoint {
 function hint(word: string, candidates: string[]): string {
   const h = didYouMean(word, candidates);
   return h ? ` (did you mean "${h}"?)` : "";
-}
-
-function shortName(path: string): string {
-  const rel = relative(Deno.cwd(), path);
-  return rel.startsWith("..") ? path : rel;
 }

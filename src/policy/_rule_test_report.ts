@@ -5,7 +5,7 @@
  * @module
  */
 import type { RuleEvidence } from "../core/types.ts";
-import { formatErrors } from "../spec/_errors.ts";
+import { formatErrors } from "../yaml/mod.ts";
 import { type LinkRow, pairKey, refText } from "./evaluate.ts";
 import { whyNotLinked } from "./_explain.ts";
 import {

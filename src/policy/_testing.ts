@@ -4,8 +4,8 @@
  * @module
  */
 import { join } from "node:path";
-import { loadSpec } from "../spec/mod.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 

@@ -4,8 +4,8 @@
  * two of these at once: on a multi-core machine that halves its wall time.
  * @module
  */
-import { loadSpec } from "../spec/mod.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { type Endpoint, evaluate, type Evaluation, readJsonl } from "./evaluate.ts";
 import { engineOf, explainPair, type PairExplanation } from "./_explain.ts";
 

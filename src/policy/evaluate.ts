@@ -7,10 +7,11 @@
  * the metrics (none) and the dead-letter queue (a list) differ.
  * @module
  */
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import type { DeadLetter, RawRecord, RuleEvidence, Version } from "../core/types.ts";
 import type { DeadLetterQueue, MetricsStore, Source } from "../core/component.ts";
 import { join } from "node:path";
+import { NotAFile } from "../yaml/mod.ts";
 import { compile, type Pipeline, run } from "../runtime/mod.ts";
 import type { EntityView } from "../correlation/mod.ts";
 import { describeLink, entityId, entityViews } from "../graph/mod.ts";
@@ -163,8 +164,12 @@ function inMemory(spec: CompiledSpec, unused: string): CompiledSpec {
   };
 }
 
-/** The lines of a JSON Lines file as raw bytes (blank lines skipped), as the file source reads them. */
+/**
+ * The lines of a JSON Lines file as raw bytes (blank lines skipped), as the file source reads them.
+ * Only a regular file: a FIFO or a device would never end.
+ */
 export async function readJsonl(path: string): Promise<Uint8Array[]> {
+  if (!(await Deno.stat(path)).isFile) throw new NotAFile(path);
   const data = await Deno.readFile(path);
   const out: Uint8Array[] = [];
   let from = 0;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { evaluate, pairKey, readJsonl, refText } from "./evaluate.ts";
 
 const root = new URL("../..", import.meta.url).pathname;

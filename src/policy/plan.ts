@@ -7,7 +7,7 @@
  * @module
  */
 import type { RuleEvidence } from "../core/types.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { type Endpoint, type LinkRow, pairKey } from "./evaluate.ts";
 import { evaluateInWorker, type RemoteEvaluation } from "./_parallel.ts";
 import { whyNotLinked } from "./_explain.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { UserError } from "../core/errors.ts";
 import type { LinkRow } from "./evaluate.ts";
 import { comparePolicies, diffLinks, failsOn, plan } from "./plan.ts";

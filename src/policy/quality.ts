@@ -11,14 +11,15 @@
  * `explain` confidence, which also covers pairs below min_confidence.
  * @module
  */
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { type Evaluation, pairKey } from "./evaluate.ts";
 import { engineOf, explainPair } from "./_explain.ts";
 import type { Label } from "./_labels.ts";
-import { type QualityConfig, type QualityGates, qualitySchema } from "./schema.ts";
+import { type QualityConfig, type QualityGates, qualitySchema } from "../compiler/mod.ts";
 
 export { loadLabels } from "./_labels.ts";
-export { labelSchema, qualitySchema } from "./schema.ts";
+export { labelSchema } from "./schema.ts";
+export { qualitySchema };
 export type { Label, QualityConfig };
 
 export interface Counts {

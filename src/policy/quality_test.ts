@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSpec } from "../spec/mod.ts";
-import { loadYaml } from "../spec/_yaml.ts";
-import { validate } from "../spec/_errors.ts";
+import { loadSpec } from "../compiler/mod.ts";
+import { loadYaml, validate } from "../yaml/mod.ts";
 import { evaluate, readJsonl } from "./evaluate.ts";
 import { counts, loadLabels, measure, qualitySchema } from "./quality.ts";
 import { qualityMarkdown } from "./_quality_render.ts";
@@ -165,4 +164,22 @@ Deno.test("qualitySchema validates a spec's quality section with positions", () 
   const ok = qualitySchema.parse({});
   assert.equal(ok.labels, "rules/tests/labels.jsonl");
   assert.equal(ok.bands.length, 11);
+});
+
+Deno.test("loadLabels() refuses a FIFO or a folder at 1:1 instead of blocking on it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fifo = join(dir, "labels.jsonl");
+    assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+    for (const path of [fifo, dir]) {
+      const { labels, errors } = await loadLabels(path, entityLabels);
+      assert.deepEqual(labels, []);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0].message, "is not a file");
+      assert.equal(errors[0].line, 1);
+    }
+    await assert.rejects(readJsonl(fifo), /fifo|labels\.jsonl/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,9 +6,9 @@
  * rules and scores, and for a missing link the engine's explanation of the closest rule.
  * @module
  */
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import type { DeadLetter } from "../core/types.ts";
-import type { SpecError } from "../spec/_yaml.ts";
+import type { SpecError } from "../yaml/mod.ts";
 import { evaluate, type EventInput, type LinkRow, pairKey } from "./evaluate.ts";
 import { engineOf, explainPair, type PairExplanation, type Verdict } from "./_explain.ts";
 import {

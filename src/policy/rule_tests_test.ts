@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { loadRuleTests, runRuleTests, withinConfidence } from "./rule_tests.ts";
 import { formatRuleTestReport } from "./_rule_test_report.ts";
 import { copySpec, replaceOnce, ROOT } from "./_testing.ts";

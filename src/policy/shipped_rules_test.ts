@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { loadRuleTests, runRuleTests } from "./rule_tests.ts";
 import { formatRuleTestReport } from "./_rule_test_report.ts";
 import { ROOT } from "./_testing.ts";

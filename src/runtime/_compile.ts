@@ -17,7 +17,7 @@ import {
   type Source,
 } from "../core/component.ts";
 import { UserError } from "../core/errors.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { sources } from "../sources/mod.ts";
 import { carryOnWhenUnavailable, dedupStores } from "../dedup/mod.ts";
 import { deadLetterQueues, graphStores, metricsStores } from "../sinks/mod.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { GraphStore } from "../core/component.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import { createEngine, type Engine, type Rule } from "../correlation/mod.ts";
 import { createGraphModel, type GraphModel } from "../graph/mod.ts";
 import type { Telemetry } from "../telemetry/mod.ts";

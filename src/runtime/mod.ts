@@ -34,7 +34,7 @@
  */
 import type { DedupEntry, Fence, SourceBatch } from "../core/component.ts";
 import type { DeadLetter, Envelope, RawRecord } from "../core/types.ts";
-import type { CompiledSpec } from "../spec/mod.ts";
+import type { CompiledSpec } from "../compiler/mod.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 import type { BatchTrace } from "../telemetry/tracing.ts";
 import { fault } from "../core/fault.ts";

@@ -6,7 +6,7 @@ import { file } from "./file.ts";
 import { schema as dlqSchema } from "./dlq.ts";
 import type { Source } from "../core/component.ts";
 import type { Event, RawRecord } from "../core/types.ts";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { createDecoder } from "../codecs/mod.ts";
 import { compile, run } from "../runtime/mod.ts";
 

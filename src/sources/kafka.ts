@@ -1,13 +1,16 @@
 /**
  * Kafka source: a consumer group (kafkajs) read in batches, committed only after the sinks.
  *
- * kafkajs pushes (`eachBatch`); the runtime pulls (`batches()`). They meet in a rendezvous
- * hand-off: `eachBatch` splits a fetched batch into runtime batches of at most
- * `max_batch_records`, hands each over only when the runtime asks for the next one, then waits,
- * heartbeating, until the runtime acknowledged them all before `resolveOffset` and returning. So
- * a slow sink stops fetching (backpressure) and nothing is fetched past what may be committed.
+ * kafkajs pushes (`eachBatch`, one per partition of a fetch, run concurrently); the runtime pulls
+ * (`batches()`). Between them, the records of all partitions are gathered into runtime batches
+ * that close at `max_batch_records` or `max_wait_ms` after their first record (`_gather.ts`), and
+ * are handed over in a rendezvous only when the runtime asks for the next one; each `eachBatch`
+ * waits, heartbeating, until the runtime acknowledged the batches holding its records before
+ * `resolveOffset` and returning. So a slow sink stops fetching (backpressure) and nothing is
+ * fetched past what may be committed. The broker does the waiting for records (`_kafka_fetch.ts`).
  *
- * `ack()` commits the batch's position (last offset + 1) with `consumer.commitOffsets`.
+ * `ack()` commits the batch's positions (per partition: last offset + 1) with one
+ * `consumer.commitOffsets`.
  * `ack({ committed: true })` only releases the batch: its `offsets` (the same positions) were
  * committed by a transaction (the Kafka dead-letter queue's `writeAndCommit`). A batch whose
  * partition was revoked (rebalance, a heartbeat failing, kafkajs `isStale()`) is never committed:
@@ -38,6 +41,7 @@ import { createSchemaCache, type WriterSchemas } from "../codecs/confluent.ts";
 import { handoff } from "./_handoff.ts";
 import { type Drain, planDrain } from "./_kafka_drain.ts";
 import { createBatcher } from "./_kafka_batches.ts";
+import { fetchParams } from "./_kafka_fetch.ts";
 import { seeks, type StartOffsets, startOffsets, whileTransient } from "./_kafka_start.ts";
 import { coPartitionedAssigner, partitionCountMismatch } from "./_copartition.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
@@ -58,13 +62,18 @@ export const schema = z.strictObject({
     "Confluent-API schema registry URL: values are Confluent wire format. Absent: plain Avro bodies.",
   ),
   max_batch_records: z.number().int().min(1).max(100_000).default(5000).describe(
-    "Most records in one runtime batch.",
+    "Most records in one runtime batch (records of every partition the member owns).",
+  ),
+  max_wait_ms: z.number().int().min(0).max(10_000).default(100).describe(
+    "Longest a runtime batch gathers after its first record before it is handed over, if it " +
+      "did not fill first; also the broker's fetch wait. 0: no gathering, one partition per batch.",
   ),
   session_timeout_ms: z.number().int().min(6000).max(300_000).default(30_000).describe(
     "Group session timeout; heartbeats go every tenth of it, also while sinks are slow.",
   ),
-  partitions_consumed_concurrently: z.number().int().min(1).max(64).default(4).describe(
-    "Partitions whose batches may be in the runtime at once (order is kept per partition).",
+  partitions_consumed_concurrently: z.number().int().min(1).max(1024).optional().describe(
+    "Partitions whose fetched records may be gathered at once (order is kept per partition); " +
+      "default: all partitions of the topics, so that one batch can gather them all.",
   ),
   rebalance_timeout_ms: z.number().int().min(6000).max(600_000).default(60_000).describe(
     "How long the group waits for its members to rejoin in a rebalance; a member finishes the " +
@@ -118,6 +127,7 @@ export function createKafkaSource(
     lag: (topic, partition, lag) => ctx.telemetry?.setLag(topic, partition, lag),
     group: config.group_id,
     maxRecords: config.max_batch_records,
+    maxWaitMs: config.max_wait_ms,
     beatMs,
     hand,
     drain: () => drain,
@@ -126,7 +136,7 @@ export function createKafkaSource(
     format,
     streamOf,
     log: ctx.log,
-    commit: (topic, partition, offset) => consumer!.commitOffsets([{ topic, partition, offset }]),
+    commit: (positions) => consumer!.commitOffsets(positions),
     // The coordinator's clock started up to a heartbeat before this member noticed.
     revokeWaitMs: Math.max(1000, config.rebalance_timeout_ms - 2 * beatMs),
   });
@@ -144,8 +154,8 @@ export function createKafkaSource(
     }
   }
 
-  /** Refuse topics that cannot be co-partitioned (see `_copartition.ts`). */
-  async function ensureCoPartitioned(a: Admin) {
+  /** Refuse topics that cannot be co-partitioned (see `_copartition.ts`); their partitions. */
+  async function ensureCoPartitioned(a: Admin): Promise<number> {
     const meta = await a.fetchTopicMetadata({ topics });
     const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
     const mismatch = partitionCountMismatch(
@@ -156,6 +166,7 @@ export function createKafkaSource(
         `kafka: ${mismatch}; recreate them with one partition count (ics topics --partitions N)`,
       );
     }
+    return topics.reduce((n, t) => n + (counts.get(t) ?? 0), 0);
   }
 
   /** Draining: stop once the group (every member) committed what was there at the start. */
@@ -172,7 +183,7 @@ export function createKafkaSource(
     await admin.connect();
     await ensureTopics(admin);
     if (ctx.from !== undefined) from = await startOffsets(admin, topics, ctx.from);
-    await ensureCoPartitioned(admin);
+    const partitions = await ensureCoPartitioned(admin);
     if (ctx.drain) {
       const a = admin;
       drain = await whileTransient(() =>
@@ -191,8 +202,9 @@ export function createKafkaSource(
       // Partition p of every topic to one member: an iteration's events meet in one process.
       partitionAssigners: [await coPartitionedAssigner()],
       allowAutoTopicCreation: false,
-      // The Java client's fetch.max.wait.ms: kafkajs's 5 s long poll would hold close() that long.
-      maxWaitTimeInMs: 500,
+      // The broker waits for about a batch, at most max_wait_ms (kafkajs's 5 s long poll would
+      // also hold close() that long).
+      ...fetchParams(config.max_batch_records, config.max_wait_ms),
     });
     c.on(c.events.CRASH, ({ payload }) => {
       if (!payload.restart) hand.fail(kafkaError("kafka consumer stopped", payload.error));
@@ -218,7 +230,10 @@ export function createKafkaSource(
     const running = c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.partitions_consumed_concurrently,
+      // kafkajs hands a fetch's partitions to this many eachBatch at once and fetches again only
+      // once they all returned: fewer than the partitions would gather a batch from some of them
+      // and wait for it before the others are even looked at. Idle ones cost nothing.
+      partitionsConsumedConcurrently: config.partitions_consumed_concurrently ?? partitions,
       eachBatch: batcher.eachBatch,
     });
     // Seeks given before the group is joined are applied at the first fetch (kafkajs keeps them).

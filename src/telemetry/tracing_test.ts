@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
-import { loadSpec } from "../spec/mod.ts";
+import { loadSpec } from "../compiler/mod.ts";
 import { compile, run } from "../runtime/mod.ts";
 import { createTelemetry, STAGES } from "./mod.ts";
 import { createTracer, parseTraceparent, producerContext, tracesUrl } from "./tracing.ts";

@@ -6,7 +6,7 @@
  */
 /// <reference lib="deno.worker" />
 import { join } from "node:path";
-import { type CompiledSpec, loadSpec } from "../../src/spec/mod.ts";
+import { type CompiledSpec, loadSpec } from "../../src/compiler/mod.ts";
 import { mutate, prng } from "./_mutate.ts";
 
 export interface FuzzRequest {

@@ -7,7 +7,7 @@
  */
 import { basename } from "node:path";
 import fc from "fast-check";
-import type { CompiledSpec } from "../../src/spec/mod.ts";
+import type { CompiledSpec } from "../../src/compiler/mod.ts";
 import { type CorpusModel, type Sizes, SMALL } from "./_model.ts";
 import { corpusModel } from "./_arbitrary.ts";
 import { type Corpus, jsonl, render, type RenderOptions } from "./_render.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { CompiledSpec } from "../../src/spec/mod.ts";
+import type { CompiledSpec } from "../../src/compiler/mod.ts";
 import { compile, run } from "../../src/runtime/mod.ts";
 import { COUNTERS } from "../../src/telemetry/mod.ts";
 import type { DeadLetter, Version } from "../../src/core/types.ts";

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import fc from "fast-check";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import {
   addTally,
   checkProperty,

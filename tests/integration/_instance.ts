@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { compile, type Pipeline, run } from "../../src/runtime/mod.ts";
-import type { CompiledSpec } from "../../src/spec/mod.ts";
+import type { CompiledSpec } from "../../src/compiler/mod.ts";
 
 /** Resolves once `check()` holds (asked every 100 ms), or rejects after `ms`. */
 export async function until(what: string, check: () => Promise<boolean> | boolean, ms = 90_000) {

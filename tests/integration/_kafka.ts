@@ -5,7 +5,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import { SERVICES } from "./_services.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import type { SourceBatch } from "../../src/core/component.ts";
 import type { DeadLetter, RawRecord } from "../../src/core/types.ts";
 import { createKafkaSource, schema as sourceSchema } from "../../src/sources/kafka.ts";

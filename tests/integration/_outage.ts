@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { copy } from "../_copy.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import { compile, type Pipeline, run } from "../../src/runtime/mod.ts";
 import type { GraphStore } from "../../src/core/component.ts";
 import { canonicalVersion } from "../../src/graph/checksum.ts";

@@ -16,7 +16,7 @@ import { Redis } from "ioredis";
 import { SERVICES, serviceTest } from "./_services.ts";
 import { createTopics, withAdmin } from "./_kafka.ts";
 import { deleteSubjects, icsOk, privateSpec } from "./_private.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import { corpusModel, createRunner, jsonl, observe, SMALL } from "../conformance/mod.ts";
 
 const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;

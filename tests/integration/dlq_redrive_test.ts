@@ -13,7 +13,7 @@ import { Redis } from "ioredis";
 import { SERVICES, serviceTest } from "./_services.ts";
 import { createTopics, readAll, withAdmin } from "./_kafka.ts";
 import { deleteSubjects, icsOk, privateSpec } from "./_private.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import { openGraph } from "../../src/cli/_common.ts";
 import { checksum } from "../../src/graph/checksum.ts";
 

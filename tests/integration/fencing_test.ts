@@ -33,7 +33,7 @@ import {
   dropPgSchema,
   lag,
 } from "../../bench/_services_setup.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import { compile, run } from "../../src/runtime/mod.ts";
 import { stateChecksum } from "../../src/cli/checksum.ts";
 import { openNeo4jGraph, schema as neo4jSchema } from "../../src/sinks/neo4j_graph/mod.ts";

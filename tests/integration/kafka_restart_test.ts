@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { brokerAvailable, KAFKA_JARS, privateBroker } from "./_broker.ts";
 import { expected as reference, graphOf, pipeline, until, workspace } from "./_outage.ts";
 import { run } from "../../src/runtime/mod.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import { createKafka, type Kafka } from "../../src/kafka/mod.ts";
 import { ensureTopics } from "../../src/cli/topics.ts";
 import { produce } from "../../src/cli/produce.ts";

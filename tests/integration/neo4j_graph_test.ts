@@ -14,7 +14,7 @@ import { openNeo4jGraph, schema } from "../../src/sinks/neo4j_graph/mod.ts";
 import { entityId } from "../../src/graph/mod.ts";
 import { graphStoreContract, history } from "../graph_store_contract.ts";
 import { stableStringify } from "../../src/core/hash.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import { compile, run } from "../../src/runtime/mod.ts";
 import { hostPort, SERVICES, serviceTest } from "./_services.ts";
 import { startProxy } from "./_proxy.ts";

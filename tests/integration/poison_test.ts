@@ -20,7 +20,7 @@ import {
   deleteSubjects,
   privateSpec,
 } from "../../bench/_services_setup.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import { compile, run } from "../../src/runtime/mod.ts";
 import { createRegistry, valueSubject } from "../../src/schema_registry/mod.ts";
 import { openSqliteGraph } from "../../src/sinks/sqlite_graph.ts";

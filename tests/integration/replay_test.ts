@@ -17,7 +17,7 @@ import { SERVICES, serviceTest } from "./_services.ts";
 import { committed, createTopics, withAdmin } from "./_kafka.ts";
 import { deleteSubjects, icsOk, privateSpec } from "./_private.ts";
 import { corpus, toJsonl } from "../../bench/corpus.ts";
-import { loadSpec } from "../../src/spec/mod.ts";
+import { loadSpec } from "../../src/compiler/mod.ts";
 import { openGraph } from "../../src/cli/_common.ts";
 import { checksum as graphChecksum } from "../../src/graph/checksum.ts";
 

@@ -28,7 +28,7 @@ import {
   dropPgSchema,
   lag,
 } from "../../bench/_services_setup.ts";
-import { type CompiledSpec, loadSpec } from "../../src/spec/mod.ts";
+import { type CompiledSpec, loadSpec } from "../../src/compiler/mod.ts";
 import { compile, run as runPipeline } from "../../src/runtime/mod.ts";
 import { checksum } from "../../src/graph/checksum.ts";
 import { openSqliteGraph } from "../../src/sinks/sqlite_graph.ts";

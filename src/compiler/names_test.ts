@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copy } from "../../tests/_copy.ts";
 import { loadSpec, type SpecError } from "./mod.ts";
-import { yamlPath } from "./_errors.ts";
+import { yamlPath } from "../yaml/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "ics-identifiers-" });

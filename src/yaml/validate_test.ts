@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { formatErrors, validate, yamlPath } from "./_errors.ts";
-import { loadYaml, type SpecError } from "./_yaml.ts";
+import { formatErrors, validate, yamlPath } from "./_validate.ts";
+import { loadYaml, type SpecError } from "./_parse.ts";
 
 const File = z.strictObject({
   type: z.literal("file"),

@@ -6,8 +6,8 @@
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Alias, Node, Pair, Scalar, YAMLMap } from "yaml";
-import { yamlPath } from "./_errors.ts";
-import { duplicateKeys, keyOf, type NodeProblem, resolveAliases } from "./_yaml_nodes.ts";
+import { yamlPath } from "./_validate.ts";
+import { duplicateKeys, keyOf, type NodeProblem, resolveAliases } from "./_nodes.ts";
 
 /** One positioned problem in a config file. `path` is the YAML path ("" for the document). */
 export interface SpecError {

@@ -8,14 +8,11 @@
  *   stays inside is followed (Kubernetes ConfigMap mounts: `rules/x.yaml -> ..data/x.yaml`).
  *   Secret and certificate files (`*_file` of a target) are not confined: they live wherever the
  *   platform mounts them.
- * - Size: a spec, rule or Avro schema file larger than {@link MAX_FILE_BYTES} is refused unread.
- * - Only regular files are read: a folder or a device (`/dev/zero` never ends) is refused.
+ * - Size and kind: a spec, rule or Avro schema file larger than 1 MiB, or one that is no regular
+ *   file (a folder, a FIFO, `/dev/zero`), is refused unread (`readConfigFile`, `src/yaml`).
  * @module
  */
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-
-/** The largest spec, rule or Avro schema file read (1 MiB; the shipped ones are a few KB). */
-export const MAX_FILE_BYTES = 1 << 20;
 
 /** The environment variable listing folders outside the spec's folder that it may name. */
 export const ALLOW_OUTSIDE = "ICS_ALLOW_OUTSIDE";
@@ -24,12 +21,6 @@ export const ALLOW_OUTSIDE = "ICS_ALLOW_OUTSIDE";
 export interface Confinement {
   roots: string[];
 }
-
-export class NotAFile extends Error {}
-export class TooLarge extends Error {}
-
-export const TOO_LARGE = `file is larger than 1 MiB (${MAX_FILE_BYTES} bytes), ` +
-  "the limit for spec, rule and schema files";
 
 /** The spec's folder and the folders `allow` (the value of ICS_ALLOW_OUTSIDE) lists. */
 export async function confinement(dir: string, allow: string | undefined): Promise<Confinement> {
@@ -96,35 +87,6 @@ export async function expandGlob(
     return { files: [], problems: [] };
   }
   return { files: files.sort(), problems: problems.sort() };
-}
-
-/** A regular file's text, at most {@link MAX_FILE_BYTES}; a folder or a device is refused unread. */
-export async function readRegular(path: string): Promise<string> {
-  const info = await Deno.stat(path);
-  if (!info.isFile) throw new NotAFile(path);
-  if (info.size > MAX_FILE_BYTES) throw new TooLarge(path);
-  using file = await Deno.open(path);
-  // The file may grow after stat(): read on until its end, but never past the limit.
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  while (length <= MAX_FILE_BYTES) {
-    const chunk = new Uint8Array(Math.min(info.size + 1, 1 << 16));
-    const n = await file.read(chunk);
-    if (n === null) break;
-    chunks.push(chunk.subarray(0, n));
-    length += n;
-  }
-  if (length > MAX_FILE_BYTES) throw new TooLarge(path);
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) bytes.set(chunk, at), at += chunk.length;
-  return new TextDecoder().decode(bytes);
-}
-
-/** The path relative to the working directory when inside it, else absolute. */
-export function shortName(path: string): string {
-  const rel = relative(Deno.cwd(), path);
-  return rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? path : rel;
 }
 
 /** True when `path` is `root` or lies under it (`..data` is a name, not a step up). */

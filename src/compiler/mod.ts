@@ -1,14 +1,24 @@
 /**
  * Loading a spec: `pipeline.yaml` and its rule files are parsed with positions, interpolated,
  * validated against the schema and cross-checked, and every problem is reported at once as
- * `file:line:column  yaml.path  message`. The result is a {@link CompiledSpec}: plain data plus the
- * compiled rules, ready for the runtime.
+ * `file:line:column  yaml.path  message` (positioned YAML is `src/yaml`'s). The result is a
+ * {@link CompiledSpec} (`./types.ts`): plain data plus the compiled rules, ready for the runtime.
  * @module
  */
 import avro from "avsc";
 import { dirname, resolve } from "node:path";
-import { type LoadedYaml, loadYaml, type SpecError } from "./_yaml.ts";
-import { formatErrors, validate, yamlPath } from "./_errors.ts";
+import {
+  formatErrors,
+  type LoadedYaml,
+  loadYaml,
+  NotAFile,
+  readConfigFile,
+  readRegular,
+  shortName,
+  type SpecError,
+  validate,
+  yamlPath,
+} from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import {
   type EntitySpec,
@@ -18,104 +28,30 @@ import {
   ruleFileSchema,
   type RuleSpec,
 } from "./_schema.ts";
-import {
-  ALLOW_OUTSIDE,
-  type Confinement,
-  confinement,
-  expandGlob,
-  NotAFile,
-  readRegular,
-  shortName,
-  TOO_LARGE,
-  TooLarge,
-} from "./_files.ts";
+import { ALLOW_OUTSIDE, type Confinement, confinement, expandGlob } from "./_files.ts";
 import { checkNamedFiles, withoutStreams } from "./_confine.ts";
 import { loadRuleFile } from "./_rule_file.ts";
 import { eventTypes, fieldNames, type FieldType, fieldType } from "./_avro.ts";
 import { createRule } from "../correlation/kinds.ts";
-import type { Rule } from "../correlation/_types.ts";
+import type { Rule } from "../correlation/mod.ts";
 import { sha256, stableStringify } from "../core/hash.ts";
 import { rememberSecretsIn } from "../core/secrets.ts";
 import { literalSecrets, resolveFiles } from "./_secrets.ts";
+import type {
+  CompiledSpec,
+  CompiledStream,
+  EntityMapping,
+  KeyAlternatives,
+  RelationshipMapping,
+} from "./types.ts";
 
 export type { SpecError };
 export type { ApiConfig } from "./_schema.ts";
 export { formatErrors };
 export { fieldType };
 export { pipelineSchema, ruleFileSchema };
-
-export interface CompiledStream {
-  name: string;
-  topic: string;
-  schemaFile: string;
-  type: avro.Type;
-  eventTypes: string[];
-  /**
-   * Idempotency key fields per event type: `dedup.key` where given, else derived from the
-   * mapping (README, "Identity and idempotency"): iteration_id, event_type, the natural key fields of every entity and
-   * relationship the event type is mapped to, timestamp.
-   */
-  dedupKeys: Map<string, string[]>;
-  /**
-   * The key fields of the format before keys were derived from the mapping (one id field per
-   * stream), so dedup state written by an older version is still found (see `src/dedup`).
-   */
-  legacyKey: string[];
-  /** Fields whose values make up an event's content digest: all but event_id. */
-  digestFields: string[];
-  /**
-   * Fields holding identifiers: event_id, iteration_id and every field forming an entity or
-   * endpoint key of this stream. The decoder refuses control characters in them.
-   */
-  idFields: string[];
-  /** Fields holding repo-relative paths (`validation.path_fields`): no `..`, not absolute. */
-  pathFields: string[];
-}
-
-/**
- * Alternative natural keys, tried in order: the first whose fields are all present (non-blank)
- * names the entity. One alternative for a plain `key: [fields]`.
- */
-export type KeyAlternatives = string[][];
-
-export interface EntityMapping {
-  label: string;
-  stream: string;
-  eventTypes: Set<string>;
-  keys: KeyAlternatives;
-  /** Property name → event field. Key fields (of every alternative) are properties too. */
-  properties: { name: string; field: string }[];
-  /** Path fields of the stream: their values are normalised where they form a key. */
-  pathFields: Set<string>;
-}
-
-export interface RelationshipMapping {
-  type: string;
-  stream: string;
-  eventTypes: Set<string>;
-  from: { label: string; keys: KeyAlternatives };
-  to: { label: string; keys: KeyAlternatives };
-  pathFields: Set<string>;
-}
-
-export interface CompiledSpec {
-  file: string;
-  dir: string;
-  spec: PipelineSpec;
-  streams: Map<string, CompiledStream>;
-  /** event_type symbol → stream name (symbols are unique across streams). */
-  streamOfEventType: Map<string, string>;
-  entities: EntityMapping[];
-  relationships: RelationshipMapping[];
-  rules: Rule[];
-  ruleSpecs: RuleSpec[];
-  /** The rule files the globs matched (absolute paths). */
-  ruleFiles: string[];
-  combine: "max" | "noisy_or";
-  min_confidence: number;
-  /** Stable hash of the correlation policy: the rules, how they combine and the threshold. */
-  policy: string;
-}
+export { type QualityConfig, type QualityGates, qualitySchema } from "./_quality.ts";
+export type { CompiledSpec, CompiledStream, EntityMapping, KeyAlternatives, RelationshipMapping };
 
 /** The alternatives of a `key:` declaration. */
 export function keyAlternatives(key: EntitySpec["key"]): KeyAlternatives {
@@ -149,15 +85,8 @@ export async function loadSpec(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<{ spec?: CompiledSpec; errors: SpecError[] }> {
   const path = resolve(file);
-  const text = await readRegular(path).catch((e) => e as Error);
-  if (text instanceof Error) {
-    const message = text instanceof TooLarge
-      ? TOO_LARGE
-      : text instanceof NotAFile
-      ? "is not a file"
-      : "file cannot be read";
-    return { errors: [{ file, line: 1, column: 1, path: "", message }] };
-  }
+  const text = await readConfigFile(path, file);
+  if (typeof text !== "string") return { errors: [text] };
   const loaded = loadYaml(shortName(path), text, env);
   // Before anything can report a value: every message from here on masks the spec's secrets.
   rememberSecretsIn(loaded.value);

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import type { LoadedYaml, SpecError } from "./_yaml.ts";
+import type { LoadedYaml, SpecError } from "./_parse.ts";
 import { redact } from "../core/secrets.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 

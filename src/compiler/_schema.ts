@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { ruleSchema } from "../correlation/kinds.ts";
-import { qualitySchema } from "../policy/schema.ts";
+import { qualitySchema } from "./_quality.ts";
 import { targetSources } from "../sources/mod.ts";
 import { dedupStores } from "../dedup/mod.ts";
 import { DURABILITIES } from "../core/durable.ts";

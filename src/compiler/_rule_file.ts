@@ -4,11 +4,17 @@
  * error naming the file and the problem, never a value from it.
  * @module
  */
-import { fromInterpolation, type LoadedYaml, loadYaml, type SpecError } from "./_yaml.ts";
-import { validate } from "./_errors.ts";
+import {
+  fromInterpolation,
+  type LoadedYaml,
+  loadYaml,
+  readConfigFile,
+  shortName,
+  type SpecError,
+  validate,
+} from "../yaml/mod.ts";
 import { didYouMean } from "../core/did_you_mean.ts";
 import { ruleFileSchema, type RuleSpec } from "./_schema.ts";
-import { NotAFile, readRegular, shortName, TOO_LARGE, TooLarge } from "./_files.ts";
 
 const KEYS = ["rules", "$schema"];
 const NOT_A_RULE_FILE = 'not a rule file: a rule file is a mapping of "rules" (and "$schema")';
@@ -19,18 +25,8 @@ export async function loadRuleFile(
   env: (name: string) => string | undefined,
 ): Promise<{ loaded: LoadedYaml; value?: { rules: RuleSpec[] }; errors: SpecError[] }> {
   const file = shortName(path);
-  const text = await readRegular(path).catch((e) => e as Error);
-  if (text instanceof Error) {
-    const message = text instanceof TooLarge
-      ? TOO_LARGE
-      : text instanceof NotAFile
-      ? "is not a file"
-      : "file cannot be read";
-    return {
-      loaded: loadYaml(file, "", env),
-      errors: [{ file, line: 1, column: 1, path: "", message }],
-    };
-  }
+  const text = await readConfigFile(path, file);
+  if (typeof text !== "string") return { loaded: loadYaml(file, "", env), errors: [text] };
   const loaded = loadYaml(file, text, env);
   // A file that did not parse may be a rule file with a typo or no rule file at all: its syntax
   // errors are reported (they describe syntax, not values), not the ${...} it holds.

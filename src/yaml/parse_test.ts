@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadYaml } from "./_yaml.ts";
+import { loadYaml } from "./_parse.ts";
 import { repoUrl, runWithin } from "../../tests/_deadline.ts";
 
 const ENV: Record<string, string> = { HOST: "db.local", PORT: "5432", EMPTY: "", N: "42" };
@@ -184,9 +184,9 @@ Deno.test("a 60,000-key file with 30,000 duplicate keys, unknown keys or unset v
   // The parser's own duplicate check and our position lookups were quadratic: minutes.
   const out = await runWithin(
     60,
-    `import { loadYaml } from "${repoUrl("src/spec/_yaml.ts")}";
-    import { validate } from "${repoUrl("src/spec/_errors.ts")}";
-    import { pipelineSchema } from "${repoUrl("src/spec/_schema.ts")}";
+    `import { loadYaml } from "${repoUrl("src/yaml/mod.ts")}";
+    import { validate } from "${repoUrl("src/yaml/mod.ts")}";
+    import { pipelineSchema } from "${repoUrl("src/compiler/_schema.ts")}";
     let text = "";
     for (let i = 0; i < 60000; i++) text += "k" + (i % 30000) + ": " + i + "\\n";
     const dup = loadYaml("p.yaml", text, () => undefined);

@@ -6,7 +6,8 @@
  */
 import { resolve } from "node:path";
 import type { PipelineSpec } from "./_schema.ts";
-import { type Confinement, MAX_FILE_BYTES, outside } from "./_files.ts";
+import { type Confinement, outside } from "./_files.ts";
+import { MAX_FILE_BYTES } from "../yaml/mod.ts";
 
 type At = (path: PropertyKey[], message: string) => void;
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copy } from "../../tests/_copy.ts";
 import { formatErrors, loadSpec, type SpecError } from "./mod.ts";
-import { MAX_FILE_BYTES } from "./_files.ts";
+import { MAX_FILE_BYTES } from "../yaml/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SECRET = "hunter2-do-not-print";

@@ -7,8 +7,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { visitSecrets } from "../core/secrets.ts";
-import { yamlPath } from "./_errors.ts";
-import type { LoadedYaml } from "./_yaml.ts";
+import { type LoadedYaml, yamlPath } from "../yaml/mod.ts";
 import type { PipelineSpec } from "./_schema.ts";
 
 /** Every password in the targets that does not come from an environment variable. */
