@@ -23,7 +23,7 @@ await Deno.mkdir(cache, { recursive: true });
 
 console.log(
   "events      seconds   events/s   peak RSS MiB   live heap MiB   link versions   " +
-    "floor: rows   parse ev/s   persist ev/s   both ev/s   pipeline/both   raw persist ev/s",
+    "CPU s   main-thread CPU s   floor: rows   parse ev/s   persist ev/s   both ev/s   pipeline/both   raw persist ev/s",
 );
 for (const size of sizes) {
   const file = await corpusFile(cache, size);
@@ -49,6 +49,8 @@ for (const size of sizes) {
       (r.peak_rss_kb / 1024).toFixed(0).padStart(14),
       r.live_heap_mb.toFixed(0).padStart(15),
       String(r.links).padStart(15),
+      r.cpu_s.toFixed(1).padStart(5),
+      r.main_cpu_s.toFixed(1).padStart(19),
       String(f.rows).padStart(13),
       String(rate(f.parse_ms)).padStart(12),
       String(rate(f.persist_ms)).padStart(14),

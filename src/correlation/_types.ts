@@ -56,8 +56,14 @@ export interface Rule {
   probes?(side: Side, entity: EntityView): string[];
   /** Evaluate a pair; null when the rule does not apply (a compared field is missing). */
   evaluate(left: EntityView, right: EntityView): Evaluation | null;
-  /** Property names the rule reads on each side, for compile-time checks. */
+  /**
+   * Property names the rule reads on each side (keys, probes and evaluate read no other property),
+   * for compile-time checks, and so the engine re-evaluates an entity under the rule only when one
+   * of them changed.
+   */
   fields: { left: string[]; right: string[] };
+  /** True when keys, probes or evaluate also read an entity's `first_seen` (time features). */
+  readsFirstSeen?: boolean;
 }
 
 /** A rule kind: its config schema and how to compile a config into a {@link Rule}. */

@@ -194,6 +194,8 @@ function create(config: HeuristicConfig): Rule {
     right: config.right.entity,
     confidence: config.confidence,
     fields,
+    // Time features score, and the blocking buckets, the first sighting.
+    readsFirstSeen: features.some((f) => f.type === "time_proximity"),
     keys: (side, e) => blocking(side, e).keys,
     probes: (side, e) => blocking(side, e).probes,
     evaluate(l, r): Evaluation | null {

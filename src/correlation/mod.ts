@@ -32,6 +32,10 @@ export interface CorrelationIndex {
   evidence: Map<string, Map<string, RuleEvidence>>;
   /** entity id → pair ids it takes part in. */
   pairsOf: Map<string, Set<string>>;
+  /** entity id → rule id + side → what the rule read of it when last evaluated ({@link readOf}). */
+  reads: Map<string, Map<string, string>>;
+  /** entity id → its first sighting when last updated (a link's valid time starts there). */
+  firstSeen: Map<string, number>;
 }
 
 export interface Link {
@@ -43,7 +47,14 @@ export interface Link {
 }
 
 export function createIndex(): CorrelationIndex {
-  return { postings: new Map(), keysOf: new Map(), evidence: new Map(), pairsOf: new Map() };
+  return {
+    postings: new Map(),
+    keysOf: new Map(),
+    evidence: new Map(),
+    pairsOf: new Map(),
+    reads: new Map(),
+    firstSeen: new Map(),
+  };
 }
 
 /** Order-free id of a pair (NUL never occurs in entity ids, which are JSON text). */
@@ -79,11 +90,11 @@ export interface Explanation {
 }
 
 export function createEngine(policy: Policy): Engine {
-  const byLabel = new Map<string, { rule: Rule; side: Side }[]>();
+  const byLabel = new Map<string, { rule: Rule; side: Side; slot: string }[]>();
   for (const rule of policy.rules) {
     for (const side of ["left", "right"] as const) {
       const list = byLabel.get(rule[side]) ?? [];
-      list.push({ rule, side });
+      list.push({ rule, side, slot: `${rule.id}\u0000${side}` });
       byLabel.set(rule[side], list);
     }
   }
@@ -93,8 +104,15 @@ export function createEngine(policy: Policy): Engine {
   return {
     update(index, entity, get) {
       const touched = new Set<string>();
-      for (const { rule, side } of byLabel.get(entity.label) ?? []) {
-        const slot = `${rule.id}\u0000${side}`;
+      let reads = index.reads.get(entity.id);
+      if (!reads) index.reads.set(entity.id, reads = new Map());
+      for (const { rule, side, slot } of byLabel.get(entity.label) ?? []) {
+        // Rules are pure functions of what they read: when none of it changed, neither did the
+        // entity's keys, probes or verdicts under this rule (a peer that changed since has
+        // re-evaluated the pair itself), so its evidence stands as it is.
+        const read = readOf(rule, side, entity);
+        if (reads.get(slot) === read) continue;
+        reads.set(slot, read);
         const other: Side = side === "left" ? "right" : "left";
         reindex(index, slot, entity.id, rule.keys(side, entity));
         // Drop this rule's evidence on the entity's pairs, then evaluate its candidates afresh.
@@ -123,6 +141,15 @@ export function createEngine(policy: Policy): Engine {
             ...(ev.detail ? { detail: roundAll(ev.detail) } : {}),
           });
           touched.add(pair);
+        }
+      }
+      // A link is valid from the later first sighting of its two entities: when this one's moved,
+      // its links must be written again even if no rule reads the time.
+      const first = index.firstSeen.get(entity.id);
+      index.firstSeen.set(entity.id, entity.first_seen);
+      if (first !== undefined && first !== entity.first_seen) {
+        for (const pair of index.pairsOf.get(entity.id) ?? []) {
+          if (index.evidence.get(pair)?.size) touched.add(pair);
         }
       }
       return touched;
@@ -166,6 +193,19 @@ export function createEngine(policy: Policy): Engine {
       };
     },
   };
+}
+
+/**
+ * What a rule reads of an entity on one side, as text: the values of its fields (an absent field
+ * is told apart from null) and, when the rule reads it, the first sighting.
+ */
+function readOf(rule: Rule, side: Side, entity: EntityView): string {
+  let text = rule.readsFirstSeen ? String(entity.first_seen) : "";
+  for (const field of rule.fields[side]) {
+    const value = entity.props[field];
+    text += value === undefined ? "\u0000" : `\u0000${JSON.stringify(value)}`;
+  }
+  return text;
 }
 
 function reindex(index: CorrelationIndex, slot: string, id: string, keys: string[]): void {

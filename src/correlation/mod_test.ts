@@ -231,3 +231,50 @@ Deno.test("engine cost stays flat: an update evaluates only the entity's candida
   assert.deepEqual(engine.link(big.index, pair), engine.link(it.index, pair));
   assert.equal(engine.link(big.index, pair)?.confidence, 0.7);
 });
+
+Deno.test("engine re-evaluates an entity under a rule only when what the rule reads changed", () => {
+  const calls = new Map<string, number>();
+  const counted = [...pathRules(), rule("task-scenario-heuristic")].map((r): Rule => ({
+    ...r,
+    evaluate: (l, r2) => (calls.set(r.id, (calls.get(r.id) ?? 0) + 1), r.evaluate(l, r2)),
+  }));
+  const engine = createEngine(policy(counted));
+  const it = iteration(engine);
+  it.update(artifact);
+  it.update(module);
+  const pair = pairId(artifact.id, module.id);
+  const linked = engine.link(it.index, pair);
+  assert.equal(linked?.confidence, 0.97);
+
+  // A property no rule reads (the status): nothing is evaluated, no pair is touched.
+  calls.clear();
+  const instable = { ...module, props: { ...module.props, instability: 0.5 } };
+  assert.deepEqual([...it.update(instable)], []);
+  assert.deepEqual([...calls], []);
+  assert.deepEqual(engine.link(it.index, pair), linked);
+
+  // The module's path: only the exact path rule reads it (and drops its evidence: the artifact is
+  // no candidate under the new path); the name rule is not evaluated and keeps its evidence.
+  const moved = { ...instable, props: { ...instable.props, module_path: "src/legacy/user.py" } };
+  assert.deepEqual([...it.update(moved)], [pair]);
+  assert.deepEqual([...calls], []);
+  assert.deepEqual(engine.link(it.index, pair)?.rules.map((r) => r.rule), ["artifact-module-name"]);
+
+  // A first sighting that moves: no path rule reads it, but the link's valid time starts there,
+  // so the pair is touched (and its evidence kept).
+  calls.clear();
+  assert.deepEqual([...it.update({ ...moved, first_seen: T - 1000 })], [pair]);
+  assert.deepEqual([...calls], []);
+  assert.equal(engine.link(it.index, pair)?.confidence, 0.7);
+
+  // The heuristic reads the first sighting: a task seen at another time is evaluated again.
+  const task = view("Task", "run_user_service_tests", { node_id: "run_user_service_tests" });
+  const scenario = view("Scenario", "s1", { scenario_name: "User service tests" });
+  it.update(task);
+  it.update(scenario);
+  calls.clear();
+  it.update({ ...task, props: { ...task.props, status: "failed" } });
+  assert.deepEqual([...calls], []);
+  it.update({ ...task, first_seen: T + 60_000 });
+  assert.deepEqual([...calls.keys()], ["task-scenario-heuristic"]);
+});

@@ -10,9 +10,9 @@ import type { SQLInputValue } from "node:sqlite";
 import { dirname, resolve } from "node:path";
 import type { ComponentDef, GraphStore, VersionQuery } from "../core/component.ts";
 import type { Version } from "../core/types.ts";
-import { fault } from "../core/fault.ts";
 import type { Durability } from "../core/durable.ts";
-import { openDatabase, pragmas, transaction } from "./_sqlite.ts";
+import { openDatabase, pragmas } from "./_sqlite.ts";
+import { sqliteWriter, type Step } from "./_sqlite_writer.ts";
 import { READ_INDEXES, sqliteReader } from "./_sqlite_graph_reads.ts";
 
 export const schema = z.strictObject({
@@ -69,6 +69,13 @@ export const sqlite: ComponentDef<typeof schema, GraphStore> = {
   },
 };
 
+// ON CONFLICT, not OR IGNORE: a replayed version is skipped, a broken row still fails the batch.
+const INSERT = `INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (version_id) DO NOTHING`;
+const OBSERVE = `UPDATE versions SET observations = ? WHERE version_id = ?`;
+const CLOSE =
+  `UPDATE versions SET superseded_at = ? WHERE version_id = ? AND superseded_at IS NULL`;
+
 export function openSqliteGraph(path: string, durability?: Durability): GraphStore {
   const db = openDatabase(path, DDL + READ_INDEXES, durability);
   // A graph.db of an earlier version kept observations in a table of their own.
@@ -76,44 +83,45 @@ export function openSqliteGraph(path: string, durability?: Durability): GraphSto
   if (!columns.includes("observations")) {
     db.exec(`ALTER TABLE versions ADD COLUMN observations TEXT`);
   }
-  // ON CONFLICT, not OR IGNORE: a replayed version is skipped, a broken row still fails the batch.
-  const insert = db.prepare(
-    `INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (version_id) DO NOTHING`,
-  );
-  const observe = db.prepare(`UPDATE versions SET observations = ? WHERE version_id = ?`);
-  const close = db.prepare(
-    `UPDATE versions SET superseded_at = ? WHERE version_id = ? AND superseded_at IS NULL`,
-  );
+  // Writes run on a worker (`_sqlite_writer.ts`); this connection reads what they committed.
+  const writer = sqliteWriter(db, path, [CLOSE, OBSERVE, INSERT], durability);
   return {
     ...sqliteReader(db, toVersion),
     async write(changes) {
-      transaction(db, path, () => {
-        for (const c of changes.closed) close.run(c.at, c.version_id);
-        for (const o of changes.observed ?? []) {
-          observe.run(JSON.stringify(o.observations), o.version_id);
-        }
-        fault("graph_tx");
-        for (const v of changes.opened) {
-          insert.run(
-            v.version_id,
-            v.kind,
-            v.id,
-            v.iteration_id,
-            v.label,
-            JSON.stringify(v.key),
-            v.from ?? null,
-            v.to ?? null,
-            JSON.stringify(v.props),
-            v.valid_from,
-            v.valid_to,
-            v.observed_at,
-            v.superseded_at,
-            v.observations ? JSON.stringify(v.observations) : null,
-          );
-        }
-      });
-      await Promise.resolve();
+      // The rows are made here, the statements run on the worker, in this order, in one
+      // transaction: closes, observations, then (after the crash tests' fault point) inserts.
+      const closed: SQLInputValue[] = [];
+      for (const c of changes.closed) closed.push(c.at, c.version_id);
+      const observed: SQLInputValue[] = [];
+      for (const o of changes.observed ?? []) {
+        observed.push(JSON.stringify(o.observations), o.version_id);
+      }
+      const opened: SQLInputValue[] = [];
+      for (const v of changes.opened) {
+        opened.push(
+          v.version_id,
+          v.kind,
+          v.id,
+          v.iteration_id,
+          v.label,
+          JSON.stringify(v.key),
+          v.from ?? null,
+          v.to ?? null,
+          JSON.stringify(v.props),
+          v.valid_from,
+          v.valid_to,
+          v.observed_at,
+          v.superseded_at,
+          v.observations ? JSON.stringify(v.observations) : null,
+        );
+      }
+      const steps: Step[] = [
+        { statement: 0, width: 2, values: closed },
+        { statement: 1, width: 2, values: observed },
+        { fault: "graph_tx" },
+        { statement: 2, width: 14, values: opened },
+      ];
+      await writer.write(steps);
     },
     async load(iterations) {
       if (iterations.length === 0) return { versions: [] };
@@ -132,9 +140,12 @@ export function openSqliteGraph(path: string, durability?: Durability): GraphSto
       return await Promise.resolve(db.prepare(sql).all(...params).map(toVersion));
     },
     check: () => Promise.resolve(),
-    close() {
-      db.close();
-      return Promise.resolve();
+    async close() {
+      try {
+        await writer.close();
+      } finally {
+        db.close();
+      }
     },
   };
 }

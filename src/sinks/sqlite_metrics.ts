@@ -6,8 +6,10 @@
  */
 import { z } from "zod";
 import { dirname, resolve } from "node:path";
+import type { SQLInputValue } from "node:sqlite";
 import type { ComponentDef, MetricsStore } from "../core/component.ts";
-import { openDatabase, transaction } from "./_sqlite.ts";
+import { openDatabase } from "./_sqlite.ts";
+import { sqliteWriter } from "./_sqlite_writer.ts";
 
 export const schema = z.strictObject({
   type: z.literal("sqlite"),
@@ -38,6 +40,9 @@ CREATE TABLE IF NOT EXISTS throughput_metrics (
 ) STRICT;
 `;
 
+const EVENT = `INSERT OR IGNORE INTO event_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const BATCH = `INSERT INTO throughput_metrics VALUES (?, ?, ?, ?)`;
+
 export const sqlite: ComponentDef<typeof schema, MetricsStore> = {
   type: "sqlite",
   schema,
@@ -45,36 +50,42 @@ export const sqlite: ComponentDef<typeof schema, MetricsStore> = {
     const path = resolve(ctx.stateDir, config.path);
     Deno.mkdirSync(dirname(path), { recursive: true });
     const db = openDatabase(path, DDL, ctx.durability);
-    const event = db.prepare(
-      `INSERT OR IGNORE INTO event_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const batch = db.prepare(`INSERT INTO throughput_metrics VALUES (?, ?, ?, ?)`);
+    // Rows are made here, inserted on a worker (`_sqlite_writer.ts`), one transaction a batch.
+    const writer = sqliteWriter(db, path, [EVENT, BATCH], ctx.durability);
     const store: MetricsStore = {
-      write(events, info) {
-        transaction(db, path, () => {
-          for (const e of events) {
-            const status = e.event.status;
-            const duration = e.event.duration_ms;
-            event.run(
-              e.event.iteration_id,
-              e.digest,
-              e.stream,
-              e.event.event_type,
-              e.event.timestamp,
-              info.at,
-              info.at - e.event.timestamp,
-              typeof status === "string" ? status : null,
-              typeof duration === "number" ? duration : null,
-            );
-          }
-          batch.run(info.at, info.received, events.length, info.elapsed_ms);
-        });
-        return Promise.resolve();
+      async write(events, info) {
+        const values: SQLInputValue[] = [];
+        for (const e of events) {
+          const status = e.event.status;
+          const duration = e.event.duration_ms;
+          values.push(
+            e.event.iteration_id,
+            e.digest,
+            e.stream,
+            e.event.event_type,
+            e.event.timestamp,
+            info.at,
+            info.at - e.event.timestamp,
+            typeof status === "string" ? status : null,
+            typeof duration === "number" ? duration : null,
+          );
+        }
+        await writer.write([
+          { statement: 0, width: 9, values },
+          {
+            statement: 1,
+            width: 4,
+            values: [info.at, info.received, events.length, info.elapsed_ms],
+          },
+        ]);
       },
       check: () => Promise.resolve(),
-      close() {
-        db.close();
-        return Promise.resolve();
+      async close() {
+        try {
+          await writer.close();
+        } finally {
+          db.close();
+        }
       },
     };
     return Promise.resolve(store);
