@@ -6,10 +6,9 @@
  * fails. ICS_EXPLORER_SCREENSHOT=docs/explorer.png writes the README's screenshot.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import fs from "node:fs";
 import type { Page } from "playwright-core";
-import { samplesState } from "../src/api/_testing.ts";
+import { samplesState, startServe } from "../src/api/_testing.ts";
 
 // playwright-core asks at load whether it runs under WSL by probing /proc/sys/fs/binfmt_misc, which
 // Deno refuses short of --allow-all (NotCapable, even with --allow-read): such a probe answers "no"
@@ -25,7 +24,6 @@ fs.existsSync = (path: fs.PathLike) => {
 };
 const { chromium } = await import("playwright-core");
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const CHROMIUM = "/usr/bin/chromium";
 const ITERATION = "it-0001";
 const hasChromium = (() => {
@@ -75,43 +73,6 @@ async function expected(url: string, when: { asOf?: string; knownAt?: string } =
   return { entities: it.entities.nodes.length as number, links };
 }
 
-async function serve(state: string, token = "") {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...["--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-sys"],
-      join(ROOT, "src/cli/main.ts"),
-      ...["serve", "--state", state, "--port", "0"],
-    ],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-    env: { ICS_API_TOKEN: token },
-  }).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let url: string | undefined;
-  while (!url) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    seen += value;
-    url = /serving (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(seen)?.[1];
-  }
-  // Keep reading so the child never blocks on a full pipe.
-  const drained = (async () => {
-    while (!(await lines.read()).done);
-  })();
-  return {
-    url: url ?? assert.fail(`ics serve did not start: ${seen}`),
-    async stop() {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await drained;
-      assert.equal(status.code, 0);
-    },
-  };
-}
-
 /** Wait until the page has drawn a view, then what it drew. */
 async function drawn(page: Page) {
   await page.waitForSelector("#graph[data-state=ready]");
@@ -143,7 +104,7 @@ Deno.test({
   async fn() {
     assert.ok(hasChromium, `${CHROMIUM} is missing (apt-get install chromium; .ci/run does)`);
     const { state } = await samplesState();
-    const server = await serve(state);
+    const server = await startServe(state);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -273,7 +234,7 @@ Deno.test({
   async fn() {
     assert.ok(hasChromium, `${CHROMIUM} is missing (apt-get install chromium; .ci/run does)`);
     const { state } = await samplesState();
-    const server = await serve(state, "explorer-test-token");
+    const server = await startServe(state, "explorer-test-token");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],

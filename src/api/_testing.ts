@@ -3,6 +3,7 @@
  * folder of their own (once per test process), and a request helper.
  * @module
  */
+import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { type CompiledSpec, loadSpec } from "../compiler/mod.ts";
 import { compile, run } from "../runtime/mod.ts";
@@ -78,4 +79,48 @@ export async function data(api: GraphqlHandler, query: string, variables = {}): 
     throw new Error(`${a.status} ${JSON.stringify(a.body.errors)}`);
   }
   return a.body.data;
+}
+
+/**
+ * `ics serve` on a state folder in a child process, on a free port: its URL once it says it is
+ * serving, and stop() (SIGTERM, then exit code 0 asserted).
+ */
+export async function startServe(
+  state: string,
+  token = "",
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...["--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-sys"],
+      join(ROOT, "src/cli/main.ts"),
+      ...["serve", "--state", state, "--port", "0"],
+    ],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+    env: { ICS_API_TOKEN: token },
+  }).spawn();
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let url: string | undefined;
+  while (!url) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    seen += value;
+    url = /serving (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(seen)?.[1];
+  }
+  // Keep reading so the child never blocks on a full pipe.
+  const drained = (async () => {
+    while (!(await lines.read()).done);
+  })();
+  return {
+    url: url ?? assert.fail(`ics serve did not start: ${seen}`),
+    async stop() {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await drained;
+      assert.equal(status.code, 0);
+    },
+  };
 }

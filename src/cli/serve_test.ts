@@ -1,12 +1,9 @@
 /** `ics serve`, and the API that `ics run` mounts on its observability port. */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { openSamplesGraph, samplesState } from "../api/_testing.ts";
+import { openSamplesGraph, samplesState, startServe } from "../api/_testing.ts";
 import { createObserver } from "./_observe.ts";
 import { createTelemetry } from "../telemetry/mod.ts";
 import type { Pipeline } from "../runtime/mod.ts";
-
-const root = new URL("../..", import.meta.url).pathname;
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -20,40 +17,16 @@ const post = (url: string) =>
 
 Deno.test("ics serve answers /graphql on 127.0.0.1 with /metrics beside it until SIGTERM", async () => {
   const { state } = await samplesState();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...["--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-sys"],
-      join(root, "src/cli/main.ts"),
-      ...["serve", "--state", state, "--port", "0"],
-    ],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { ICS_API_TOKEN: "" },
-  }).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let url: string | undefined;
-  while (!url) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    seen += value;
-    url = /serving (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(seen)?.[1];
-  }
+  // startServe() asserts the exit code 0 after SIGTERM.
+  const { url, stop } = await startServe(state);
   try {
-    assert.ok(url, seen);
     const answer = await (await post(`${url}/graphql`)).json();
     assert.deepEqual(answer.data.iterations.nodes, [{ id: "it-0001" }, { id: "it-0002" }]);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /ics_graphql_request_duration_seconds_count\{kind="iterations"\} 1/);
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await lines.cancel();
-    await child.stdout.cancel();
-    assert.equal(status.code, 0);
+    await stop();
   }
 });
 
