@@ -31,6 +31,12 @@ export function fault(point: FaultPoint): void {
   Deno.kill(Deno.pid, "SIGKILL");
 }
 
+/** Whether ICS_FAULT_KILL names `point` (a step that is pipelined may then wait to be reached). */
+export function armed(point: FaultPoint): boolean {
+  if (plan === undefined) plan = readPlan();
+  return plan?.point === point;
+}
+
 function readPlan(): { point: string; n: number } | null {
   const env = Deno.permissions.querySync({ name: "env", variable: VARIABLE });
   const text = env.state === "granted" ? Deno.env.get(VARIABLE) : undefined;
