@@ -24,7 +24,14 @@ import {
   pairId,
   splitPair,
 } from "../correlation/mod.ts";
-import { fold, type Observation, propsKey, reconcile } from "./timeline.ts";
+import {
+  fold,
+  type Observation,
+  observationsOf,
+  propsKey,
+  reconcile,
+  storedObservations,
+} from "./timeline.ts";
 
 interface Fact {
   id: string;
@@ -154,7 +161,9 @@ export function createGraphModel(
       for (const v of versions) restore(states.get(v.iteration_id)!, v);
       for (const id of missing) {
         const s = states.get(id)!;
-        for (const fact of s.entities.values()) fact.observations = observationsOf(fact.believed);
+        for (const fact of s.entities.values()) {
+          fact.observations = observationsOfAll(fact.believed);
+        }
         reindexAll(s, engine);
       }
     },
@@ -364,10 +373,10 @@ function relink(
 
 /**
  * The observations an entity's believed versions were folded from, in valid-time order. A version
- * stored without them (written by an earlier version of ics) stands in as one observation.
+ * stored without them (only itself, or written by an earlier version of ics) stands in as one.
  */
-function observationsOf(believed: readonly Version[]): Observation[] {
-  return believed.flatMap((v) => v.observations ?? [{ time: v.valid_from, props: v.props }]);
+function observationsOfAll(believed: readonly Version[]): Observation[] {
+  return believed.flatMap(observationsOf);
 }
 
 /** Rebuild in-memory state from a stored version (a node's observations are set after this). */
@@ -453,4 +462,4 @@ export function describeLink(
   return { from, to, confidence: p.confidence, rules: p.rules, policy: p.policy };
 }
 
-export { pairId };
+export { observationsOf, pairId, storedObservations };

@@ -67,6 +67,40 @@ export interface FactHead {
   to?: string;
 }
 
+/**
+ * The observations a node version stands for: its own, or, when it has none stored, itself (one
+ * observation at `valid_from` with its props: what a version written without them means).
+ */
+export function observationsOf(v: Version): Observation[] {
+  return v.observations ?? [{ time: v.valid_from, props: v.props }];
+}
+
+/**
+ * A node version's observations as a store keeps them: none when they are only the version itself
+ * (one observation at `valid_from` whose props are the version's: most versions), which
+ * {@link observationsOf} gives back on reading; otherwise all of them. The stores' restart state
+ * then costs bytes only where it says more than the version.
+ */
+export function storedObservations(v: Version): Observation[] | undefined {
+  const o = v.observations;
+  if (o?.length === 1 && o[0].time === v.valid_from && sameProps(o[0].props, v.props)) {
+    return undefined;
+  }
+  return o;
+}
+
+function sameProps(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const names = Object.keys(a);
+  if (names.length !== Object.keys(b).length) return false;
+  for (const name of names) {
+    const x = a[name], y = b[name];
+    if (x === y) continue;
+    if (!Object.hasOwn(b, name) || typeof x !== "object" || typeof y !== "object") return false;
+    if (x === null || y === null || stableStringify(x) !== stableStringify(y)) return false;
+  }
+  return true;
+}
+
 /** The reference a store finds a version by. */
 export function versionRef(v: Version) {
   const { kind, version_id, id, label, from, to, valid_from, observed_at } = v;
@@ -92,7 +126,8 @@ export function reconcile(
     const k = periodKey(v);
     const p = wanted.get(k);
     if (p) {
-      if (p.observations && p.observations.length !== v.observations?.length) {
+      // A version stored without observations stands for one: itself (observationsOf).
+      if (p.observations && p.observations.length !== observationsOf(v).length) {
         const grown = { ...v, observations: p.observations };
         (changes.observed ??= []).push({ ...versionRef(v), observations: p.observations });
         kept.push(grown);

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import type { GraphChanges, Version } from "../core/types.ts";
-import { type FactHead, fold, type Observation, type Period, reconcile } from "./timeline.ts";
+import {
+  type FactHead,
+  fold,
+  type Observation,
+  observationsOf,
+  type Period,
+  reconcile,
+  storedObservations,
+} from "./timeline.ts";
 
 const head: FactHead = {
   kind: "node",
@@ -232,4 +240,30 @@ Deno.test("reconcile() version ids differ between system times for the same peri
   const c = reconcile(head, [], periods, 10_000, empty());
   assert.notEqual(a[0].version_id, b[0].version_id);
   assert.equal(a[0].version_id, c[0].version_id);
+});
+
+Deno.test("storedObservations() leaves out observations that are only the version itself", () => {
+  const changes = empty();
+  const [one, two] = reconcile(
+    head,
+    [],
+    fold([
+      { time: 1000, props: { status: "RUNNING", tags: ["@a"] } },
+      { time: 2000, props: { status: "SUCCEEDED" } },
+    ]),
+    5000,
+    changes,
+  );
+  // The first is itself; the second's props hold what the first said too.
+  assert.equal(storedObservations(one), undefined);
+  assert.deepEqual(observationsOf(one), one.observations);
+  assert.deepEqual(storedObservations(two), [{ time: 2000, props: { status: "SUCCEEDED" } }]);
+  assert.deepEqual(storedObservations({ ...one, props: { status: "RUNNING", tags: ["@b"] } }), [
+    { time: 1000, props: { status: "RUNNING", tags: ["@a"] } },
+  ]);
+  // Read back without them, the version stands for the same observation: nothing to rewrite.
+  const { observations: _, ...read } = one;
+  const again = empty();
+  reconcile(head, [read, two], fold([read, two].flatMap(observationsOf)), 6000, again);
+  assert.deepEqual(again, empty());
 });

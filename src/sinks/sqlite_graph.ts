@@ -14,6 +14,7 @@ import type { Durability } from "../core/durable.ts";
 import { openDatabase, pragmas } from "./_sqlite.ts";
 import { sqliteWriter, type Step } from "./_sqlite_writer.ts";
 import { READ_INDEXES, sqliteReader } from "./_sqlite_graph_reads.ts";
+import { storedObservations } from "../graph/mod.ts";
 
 export const schema = z.strictObject({
   type: z.literal("sqlite"),
@@ -112,7 +113,7 @@ export function openSqliteGraph(path: string, durability?: Durability): GraphSto
           v.valid_to,
           v.observed_at,
           v.superseded_at,
-          v.observations ? JSON.stringify(v.observations) : null,
+          stored(v),
         );
       }
       const steps: Step[] = [
@@ -170,6 +171,12 @@ function buildQuery(q: VersionQuery): { sql: string; params: SQLInputValue[] } {
   const sql = `SELECT * FROM versions ${where.length ? "WHERE " + where.join(" AND ") : ""}
     ORDER BY kind, label, key, valid_from, observed_at, version_id`;
   return { sql, params };
+}
+
+/** A node version's observations, when they say more than the version (`storedObservations`). */
+function stored(v: Version): string | null {
+  const observations = storedObservations(v);
+  return observations ? JSON.stringify(observations) : null;
 }
 
 function toVersion(row: Record<string, SQLInputValue>): Version {

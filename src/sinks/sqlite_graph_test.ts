@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { graphStoreContract, history } from "../../tests/graph_store_contract.ts";
 import { openSqliteGraph } from "./sqlite_graph.ts";
+import { observationsOf } from "../graph/mod.ts";
+import { versionRef } from "../graph/timeline.ts";
 
 // One file per case would do as well; in memory is faster, and "versions outlive the store"
 // needs the second store to see the first one's writes: a shared file.
@@ -38,7 +40,18 @@ Deno.test("sqlite graph opens a graph.db of an earlier version and writes observ
   const store = openSqliteGraph(path);
   const [first] = history("old-");
   await store.write(first);
-  const task = (await store.load(["old-it-1"])).versions.find((v) => v.label === "Task")!;
-  assert.deepEqual(task.observations, [{ time: 1000, props: { status: "RUNNING", attempt: 1 } }]);
+  const load = async () =>
+    (await store.load(["old-it-1"])).versions.find((v) => v.label === "Task")!;
+  // Only itself: stored without (storedObservations).
+  assert.deepEqual(observationsOf(await load()), [
+    { time: 1000, props: { status: "RUNNING", attempt: 1 } },
+  ]);
+  const two = [{ time: 1000, props: { status: "RUNNING" } }, { time: 1000, props: { attempt: 1 } }];
+  await store.write({
+    opened: [],
+    closed: [],
+    observed: [{ ...versionRef(await load()), observations: two }],
+  });
+  assert.deepEqual((await load()).observations, two);
   await store.close();
 });

@@ -1,6 +1,7 @@
 /** Turning versions into Neo4j rows and back, and the query conditions. */
 import type { VersionQuery } from "../../core/component.ts";
 import type { GraphChanges, Observation, Version, VersionRef } from "../../core/types.ts";
+import { storedObservations } from "../../graph/mod.ts";
 import {
   LABEL,
   LINK,
@@ -128,7 +129,8 @@ export function toRow(v: Version): Row {
       : integer(v.superseded_at, v.version_id, "superseded_at"),
   };
   if (json.length) set[JSON_PROPS] = json;
-  if (v.observations) set[OBSERVATIONS] = JSON.stringify(v.observations);
+  const observations = storedObservations(v);
+  if (observations) set[OBSERVATIONS] = JSON.stringify(observations);
   const times = {
     vf: integer(v.valid_from, v.version_id, "valid_from"),
     oa: integer(v.observed_at, v.version_id, "observed_at"),
