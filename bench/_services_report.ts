@@ -181,6 +181,8 @@ export function printReport(r: Report): void {
 
 export interface Details {
   drain: ChildResult;
+  /** CPU seconds per process during the drain. */
+  drainCpu: Cpu;
   peer: { rows: number; lines: number; ms: number };
   peerCpu: Cpu;
   /** ics's own Neo4j store writing the peer's events' changes (BENCH_STORE_WRITE). */
@@ -188,8 +190,25 @@ export interface Details {
   idleSeenMs: number[];
 }
 
+/**
+ * What the machine's cores bound the drain to: the CPU seconds the processes it needs (pipeline and
+ * services, not this bench or the rest of the machine) spent per event, against every core.
+ */
+function cpuBound(drain: ChildResult, use: Cpu): string {
+  const own = ["pipeline", "neo4j", "kafka", "redis", "postgres", "registry"];
+  const seconds = own.reduce((a, p) => a + (use.cpu_s[p] ?? 0), 0);
+  const cores = navigator.hardwareConcurrency;
+  const bound = drain.received / (seconds / cores);
+  const rate = drain.received / (drain.elapsed_ms / 1000);
+  return `CPU bound of the drain: pipeline and services spent ${fmt(seconds, 1)} CPU s on ` +
+    `${fmt(drain.received)} events, so ${cores} cores doing nothing else drain at most ` +
+    `${fmt(bound)} events/s; the drain reached ${fmt(rate)} (${(rate / bound).toFixed(2)} of it)`;
+}
+
 /** The lines under the tables: what the drain did, where its time went, the baselines' extras. */
-export function printDetails({ drain, peer, peerCpu, store, idleSeenMs }: Details): void {
+export function printDetails(
+  { drain, drainCpu, peer, peerCpu, store, idleSeenMs }: Details,
+): void {
   const rows = drain.node_versions + drain.relationship_versions + drain.link_versions +
     drain.closed;
   const idle = stats(idleSeenMs), loads = stats(drain.loads);
@@ -212,6 +231,7 @@ export function printDetails({ drain, peer, peerCpu, store, idleSeenMs }: Detail
     `${ms(idle.p95)} ms`,
     `peer-shaped sink: ${fmt(peer.rows / peer.lines, 2)} rows per event; CPU s during it: ` +
     cpu(peerCpu),
+    cpuBound(drain, drainCpu),
   ];
   if (store) {
     lines.push(

@@ -345,7 +345,7 @@ try {
     columns,
   });
 
-  printDetails({ drain, peer, peerCpu: peerUse, store, idleSeenMs: isoMs });
+  printDetails({ drain, drainCpu: drainUse, peer, peerCpu: peerUse, store, idleSeenMs: isoMs });
   if (PROFILE) console.log(`\n${await profileSummary(PROFILE)}`);
 } finally {
   await cleanup();
