@@ -57,6 +57,7 @@ import {
 } from "./_rows.ts";
 import { compareText, sortVersions } from "./_order.ts";
 import { armed, fault } from "../../core/fault.ts";
+import { yieldToLoop } from "../../core/breathe.ts";
 import { allowErrorPrototypeFix } from "./_proto.ts";
 import { neo4jReader } from "./_reads.ts";
 
@@ -81,8 +82,9 @@ export const schema = z.strictObject({
   ),
   ca_file: caFile(" (with encrypted: true)"),
   database: z.string().min(1).default("neo4j").describe("Database to write to."),
-  batch_size: z.number().int().min(1).max(100_000).default(5000).describe(
-    "Rows per UNWIND statement; a batch is still one transaction.",
+  batch_size: z.number().int().min(1).max(100_000).default(1000).describe(
+    "Rows per UNWIND statement; a batch is still one transaction (its statements are sent " +
+      "together, each packed in one go: fewer rows hold the event loop for less).",
   ),
   transaction_timeout_ms: z.number().int().min(1000).default(60_000).describe(
     "Longest a transaction may take: the server ends it after this (its transaction timeout), " +
@@ -278,27 +280,30 @@ class Neo4jGraph implements GraphStore {
     const watch = this.options.onStatement;
     const sent: Promise<unknown>[] = [];
     let last = performance.now();
-    const run = (name: string, cypher: string, rows: Row[]) => {
+    // The driver packs a statement's rows (synchronously, in one go) once it is sent: the loop
+    // gets a turn after each statement, so a transaction's rows are not packed in one burst.
+    const run = async (name: string, cypher: string, rows: Row[]) => {
       for (let i = 0; i < rows.length; i += this.config.batch_size) {
         const chunk = rows.slice(i, i + this.config.batch_size);
         // Answered in order: the time since the previous answer is this statement's.
-        sent.push(
-          tx.run(cypher, { rows: chunk }).then(() => {
-            const now = performance.now();
-            watch?.(name, chunk.length, now - last);
-            last = now;
-          }),
-        );
+        const answered = tx.run(cypher, { rows: chunk }).then(() => {
+          const now = performance.now();
+          watch?.(name, chunk.length, now - last);
+          last = now;
+        });
+        answered.catch(() => {}); // a failure is seen by Promise.all below, not as unhandled
+        sent.push(answered);
+        await yieldToLoop();
       }
     };
     const closing = `WHERE x.superseded_at IS NULL SET x.superseded_at = row.at`;
-    run(
+    await run(
       "close nodes",
       `UNWIND $rows AS row MATCH ${NODE_VERSION} ${closing}`,
       plan.closed.node,
     );
     for (const [type, rows] of plan.closed.rels) {
-      run(
+      await run(
         "close relationships",
         `UNWIND $rows AS row
          MATCH (:Entity {id: row.from})-[x:\`${type}\` {valid_from: row.vf, observed_at: row.oa}]->
@@ -307,13 +312,13 @@ class Neo4jGraph implements GraphStore {
         rows,
       );
     }
-    run(
+    await run(
       "observations",
       `UNWIND $rows AS row MATCH ${NODE_VERSION} SET x.observations_json = row.obs`,
       plan.observed,
     );
     // The identity node gets its label once (it may exist unlabelled: made by an endpoint).
-    run(
+    await run(
       "nodes",
       `UNWIND $rows AS row
        MERGE (e:Entity {id: row.id})
@@ -328,7 +333,7 @@ class Neo4jGraph implements GraphStore {
     if (armed("graph_tx")) await Promise.all(sent);
     fault("graph_tx");
     for (const [type, rows] of plan.rels) {
-      run(
+      await run(
         "relationships",
         `UNWIND $rows AS row
          MERGE (a:Entity {id: row.from}) ON CREATE SET a.iteration_id = row.iteration_id
