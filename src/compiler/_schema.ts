@@ -121,6 +121,12 @@ const target = z.strictObject({
   graph: byType(graphStores).describe("Where the bi-temporal graph is written."),
   metrics: byType(metricsStores).describe("Where event metrics are written."),
   dlq: byType(deadLetterQueues).describe("Where dead letters go."),
+  runtime: z.strictObject({
+    max_iterations_in_memory: z.number().int().min(1).optional().describe(
+      "Overrides runtime.max_iterations_in_memory for this target: how many iterations to keep " +
+        "depends on what reloading one costs (a local SQLite read, or a Neo4j query).",
+    ),
+  }).optional().describe("Runtime settings that differ for this target."),
 }).describe("Where the pipeline runs: one component per role.");
 
 /**

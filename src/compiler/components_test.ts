@@ -54,7 +54,7 @@ Deno.test("a target accepts every registered component of each role", async () =
   assert.equal(formatErrors(errors), "");
   for (const [name, target] of Object.entries(spec!.spec.targets)) {
     const [role, type] = name.split("-");
-    assert.equal(target[role as keyof typeof target].type, type);
+    assert.equal((target[role as keyof typeof target] as { type: string }).type, type);
   }
 });
 

@@ -40,7 +40,7 @@ export interface LinkRow {
 }
 
 export interface EvaluateOptions {
-  /** Records per batch (default 5000, like the file source). 1 makes every event its own batch. */
+  /** Records per batch (default 5000). 1 makes every event its own batch. */
   batchSize?: number;
   /** Name used in dead-letter positions (default `<events>`). */
   source?: string;

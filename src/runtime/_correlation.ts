@@ -21,6 +21,8 @@ export interface Correlation {
   readonly model: GraphModel;
   /** Bumped by every replacement: a batch correlated under an older one is applied again. */
   readonly generation: number;
+  /** The target run: its `runtime` may override how many iterations the model keeps. */
+  readonly target?: string;
 }
 
 /** The policy of `spec`, with a model that reads iterations from `store`. */
@@ -29,6 +31,7 @@ export function correlation(
   store: GraphStore,
   telemetry: Telemetry,
   previous?: Correlation,
+  target = previous?.target,
 ): Correlation {
   const engine = createEngine({
     rules: spec.rules.map((rule) => countingNearMisses(rule, telemetry)),
@@ -40,23 +43,42 @@ export function correlation(
     policy: spec.policy,
     spec,
     engine,
-    model: model(engine, spec, store, previous),
+    model: model(engine, spec, store, previous, target),
     generation: (previous?.generation ?? -1) + 1,
+    target,
   };
 }
 
 /** The same policy with a fresh model: what it held is rebuilt from the store when used. */
 export function rebuilt(c: Correlation, store: GraphStore): Correlation {
-  return { ...c, model: model(c.engine, c.spec, store, c), generation: c.generation + 1 };
+  return {
+    ...c,
+    model: model(c.engine, c.spec, store, c, c.target),
+    generation: c.generation + 1,
+  };
 }
 
-function model(engine: Engine, spec: CompiledSpec, store: GraphStore, previous?: Correlation) {
+/** How many iterations the model keeps: the target's `runtime` says, else the spec's. */
+export function iterationsInMemory(spec: CompiledSpec, target?: string): number {
+  const t = target !== undefined && Object.hasOwn(spec.spec.targets, target)
+    ? spec.spec.targets[target]
+    : undefined;
+  return t?.runtime?.max_iterations_in_memory ?? spec.spec.runtime.max_iterations_in_memory;
+}
+
+function model(
+  engine: Engine,
+  spec: CompiledSpec,
+  store: GraphStore,
+  previous?: Correlation,
+  target?: string,
+) {
   // System time goes on after the model this one replaces: version ids rely on it.
   return createGraphModel(
     engine,
     spec.policy,
     store,
-    spec.spec.runtime.max_iterations_in_memory,
+    iterationsInMemory(spec, target),
     previous?.model.clock(),
   );
 }

@@ -22,16 +22,16 @@ const EMBEDDED: Record<string, (c: Config) => boolean> = {
 };
 
 /** Whether a target (its components by role) writes the state folder. */
-export function writesState(components: Record<string, Config>): boolean {
+export function writesState(components: Readonly<Record<string, unknown>>): boolean {
   return Object.entries(EMBEDDED).some(([role, embedded]) =>
-    components[role] !== undefined && embedded(components[role])
+    components[role] !== undefined && embedded(components[role] as Config)
   );
 }
 
 /** The state folder's lock when the target writes it; undefined otherwise. */
 export async function lockIfWritten(
   dir: string,
-  components: Record<string, Config>,
+  components: Readonly<Record<string, unknown>>,
 ): Promise<StateLock | undefined> {
   return writesState(components) ? await lockState(dir) : undefined;
 }

@@ -108,7 +108,7 @@ export async function run(
   const call = createCall(p.telemetry, p.ctx.log, p.spec.spec.runtime.retry, signal);
   const queue = boundedQueue<Processed>(p.spec.spec.runtime.queue_batches);
   const lag = p.telemetry.watchEventLoop();
-  let current = correlation(p.spec, p.modelStore, p.telemetry);
+  let current = correlation(p.spec, p.modelStore, p.telemetry, undefined, p.target);
   let wake: (() => void) | undefined;
   let failure: { error: unknown } | undefined;
   const flow: Flow = {

@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../core/durable.ts";
-import { openDatabase } from "./_sqlite.ts";
+import { openDatabase, WRITE_CACHE_KIB } from "./_sqlite.ts";
 import { type Reply, type Request, runSteps, type SerializedError } from "./_sqlite_writer.ts";
 
 interface WorkerScope {
@@ -24,7 +24,7 @@ scope.onmessage = ({ data }) => {
     if (data.op === "open") {
       path = data.path;
       // The schema is the opener's (main thread) job: this connection only sets the pragmas.
-      db = openDatabase(path, "", data.durability as Durability | undefined);
+      db = openDatabase(path, "", data.durability as Durability | undefined, WRITE_CACHE_KIB);
       statements = data.statements.map((sql) => db!.prepare(sql));
     } else if (data.op === "write") {
       runSteps(db!, path, statements, data.steps);

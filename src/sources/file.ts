@@ -49,7 +49,10 @@ export const schema = z.strictObject({
   stream: z.string().optional().describe(
     "Stream of every record; by default a JSON event's event_type decides, and for an Avro file the stream whose schema has the writer schema's name.",
   ),
-  batch_size: z.number().int().min(1).max(100_000).default(5000).describe("Records per batch."),
+  // 2,000: the batches in flight (up to queue_batches + 2 of them, each holding its records' raw
+  // bytes, decoded events and graph changes) are much of what the runner holds live, and V8 lets
+  // the heap grow to a multiple of that before a full collection; larger batches are no faster.
+  batch_size: z.number().int().min(1).max(100_000).default(2000).describe("Records per batch."),
   settle_ms: z.number().int().min(0).default(1000).describe(
     "A last line without its newline (an Avro block cut short) is read once the file has not changed for this long; until then it is held back.",
   ),
