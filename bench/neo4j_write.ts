@@ -5,8 +5,10 @@
  * 1. the graph changes the embedded model makes of the services corpus (seed 2601, cached in
  *    `.cache/bench/`), in batches of `BENCH_BATCH` (5,000) records, made before any clock starts;
  * 2. those changes written through ics's own store (`write()`), `BENCH_ROUNDS` (2) times, each
- *    time into an empty graph of those iterations: events/s, versions/s, and per statement
- *    (closes, observations, nodes, relationships) its rows and time, p50/p95 per transaction;
+ *    time into an empty graph of those iterations: events/s, versions/s, p50/p95 per transaction,
+ *    and per kind of statement (closes, observations, nodes, relationships) its rows and the time
+ *    from the previous answer to its own (a transaction's statements are sent together and
+ *    answered in order, so the first one also carries the packing and the wait for the server);
  * 3. the peer-shaped sink on the same events (`peerSink()`: the Neo4j Kafka connector's Cypher
  *    strategy) in between, so the ratio is measured on the same machine in the same minutes.
  *

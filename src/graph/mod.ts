@@ -162,7 +162,8 @@ export function createGraphModel(
       for (const id of missing) {
         const s = states.get(id)!;
         for (const fact of s.entities.values()) {
-          fact.observations = observationsOfAll(fact.believed);
+          // The observations the believed versions were folded from, in valid-time order.
+          fact.observations = fact.believed.flatMap(observationsOf);
         }
         reindexAll(s, engine);
       }
@@ -369,14 +370,6 @@ function relink(
   } else if (!link && believed.length) {
     result.retracted++;
   }
-}
-
-/**
- * The observations an entity's believed versions were folded from, in valid-time order. A version
- * stored without them (only itself, or written by an earlier version of ics) stands in as one.
- */
-function observationsOfAll(believed: readonly Version[]): Observation[] {
-  return believed.flatMap(observationsOf);
 }
 
 /** Rebuild in-memory state from a stored version (a node's observations are set after this). */

@@ -116,7 +116,10 @@ const SCHEMA = [
 ];
 const KEEP = new Set(["ics_entity_id", "ics_entity_iteration_id", "ics_lease_part"]);
 
-/** What a caller may watch besides the metrics: each write statement's rows and time (benches). */
+/**
+ * What a caller may watch besides the metrics (benches): each write statement's rows and the time
+ * from the previous statement's answer to its own (statements are pipelined: see `#apply`).
+ */
 export interface Neo4jGraphOptions {
   onStatement?: (name: string, rows: number, ms: number) => void;
 }
